@@ -1,0 +1,63 @@
+# Kennisbank — every target calls a Python entry point; logic lives in Python.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+# torch is pinned in the same pip command as sentence-transformers: 2.13.0 is the CPU build;
+# an unpinned torch pulls several GB of CUDA packages.
+TORCH  := torch==2.13.0
+EVALSETS ?= ../shared/evalsets
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-test run serve index reindex test eval bench load lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install $(TORCH) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install $(TORCH) -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install Kennisbank (once; again only when pyproject.toml changes)
+
+install-test: $(VENV)/.installed-test ## install Kennisbank with what the tests need
+
+run: install ## install if needed, index content/ and serve on http://$${KB_HOST:-127.0.0.1}:$${KB_PORT:-5000}
+	$(BIN)/kb index
+	$(BIN)/kb serve
+
+serve: install ## serve the web app with a production WSGI server (gunicorn)
+	$(BIN)/kb serve
+
+index: install ## incremental index of the content folder (what cron runs nightly)
+	$(BIN)/kb index
+
+reindex: install ## full re-index: rebuild store, embeddings and vector index from the files
+	$(BIN)/kb index --full
+
+test: install-test ## install what the tests need and run the whole suite
+	$(BIN)/python -m pytest
+
+eval: install ## search quality on the judged queries (tests/eval) and the public sets
+	$(BIN)/kb eval tests/eval
+	$(BIN)/kb eval $(EVALSETS)/semeval16-cqa-qq
+
+bench: install ## speed and memory benchmark; prints a table, writes bench/results/
+	$(BIN)/python -m bench
+
+load: install ## bounded load run against a local server (loopback only)
+	$(BIN)/python -m bench.load
+
+lint: install-test ## ruff
+	$(BIN)/ruff check kb indexer web tests bench
+
+clean: ## remove the virtual environment and the derived data folder
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Kennisbank indexer: content files in, store and index of ``kb`` kept in step with them."""

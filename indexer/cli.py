@@ -1,0 +1,202 @@
+"""The ``kb`` command: a thin click layer over ``kb`` and the indexer pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kb.config import load_settings
+from kb.errors import KbError
+
+
+class KbGroup(click.Group):
+    """Turns every Kennisbank error into one clean line and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KbError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+def _settings(ctx: click.Context):
+    if "settings" not in ctx.obj:
+        ctx.obj["settings"] = load_settings()
+    return ctx.obj["settings"]
+
+
+def _kb(ctx: click.Context):
+    from kb.knowledge import KnowledgeBase
+
+    if "kb" not in ctx.obj:
+        ctx.obj["kb"] = KnowledgeBase(_settings(ctx))
+    return ctx.obj["kb"]
+
+
+@click.group(cls=KbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Kennisbank: bilingual search and related learning over articles, session notes and forum threads.
+
+    Settings come from KB_* environment variables; see the README.
+    """
+    ctx.ensure_object(dict)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+
+
+@main.command("index")
+@click.option("--full", is_flag=True, help="Rebuild everything from the files, re-embedding every chunk.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.pass_context
+def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
+    """Index the content folder: only new and changed files are embedded (what cron runs nightly).
+
+    Exit status: 0 when every file was indexed, 2 when some files were skipped (listed with the reason).
+    """
+    from indexer.pipeline import interactive, run_index
+
+    settings = _settings(ctx)
+    bar = None
+    if interactive() and not as_json:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="chunk", desc="embedding", leave=False)
+    log = logging.getLogger("kb.index")
+
+    def progress(count: int, total: int) -> None:
+        if bar is not None:
+            bar.update(count)
+        elif total % 512 < count:
+            log.info("embedded %d chunks", total)
+
+    report = run_index(settings, _kb(ctx), full=full, progress=progress)
+    if bar is not None:
+        bar.close()
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in report.as_json().items() if k != "generation"}, ensure_ascii=False))
+    else:
+        click.echo(
+            f"added {report.added}, updated {report.updated}, removed {report.removed}, unchanged {report.unchanged}, "
+            f"skipped {len(report.skipped)}; embedded {report.embedded} chunks, {report.cached} from cache; "
+            f"{report.seconds:.1f} s; index generation {report.generation}"
+        )
+        for item in report.skipped:
+            click.echo(f"  skipped {item.path}: {item.reason}")
+    if report.skipped:
+        ctx.exit(2)
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--kind", type=click.Choice(["article", "session", "forum"]), help="Only this kind of document.")
+@click.option("--tag", help="Only documents with this tag.")
+@click.option("--author", help="Only documents by this colleague.")
+@click.option("--lang", type=click.Choice(["nl", "en"]), help="Only documents in this language.")
+@click.option("--limit", type=int, default=None, help="Results to show (default KB_TOP_K).")
+@click.option("--offset", type=int, default=0, help="Results to skip (for the next page).")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", help="Ranking to use.")
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/search.")
+@click.pass_context
+def search_command(ctx, query, kind, tag, author, lang, limit, offset, mode, as_json) -> None:
+    """Search the knowledge base in Dutch or English."""
+    from kb.search import Filters
+
+    page = _kb(ctx).search(query, Filters(kind=kind, tag=tag, author=author, lang=lang), limit, offset, mode)
+    if as_json:
+        click.echo(json.dumps(page.as_json(), ensure_ascii=False))
+        return
+    click.echo(f"{page.total} results ({page.took_ms:.0f} ms)")
+    for number, result in enumerate(page.results, start=offset + 1):
+        click.echo(f"{number:>3}. [{result.kind}/{result.lang}] {result.title}  ({result.id}, {result.score:.3f})")
+        snippet = result.snippet.replace("<mark>", "[").replace("</mark>", "]")
+        click.echo("     " + " ".join(snippet.split())[:200])
+
+
+@main.command("related")
+@click.argument("doc_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/documents/<id>/related.")
+@click.pass_context
+def related_command(ctx, doc_id, as_json) -> None:
+    """Related learning for a document: what to read or attend next, and whom to ask."""
+    from kb.related import related_for
+
+    answer = related_for(_kb(ctx), doc_id)
+    if as_json:
+        click.echo(json.dumps(answer, ensure_ascii=False))
+        return
+    for item in answer["related"]:
+        click.echo(f"- [{item['kind']}] {item['title']} ({item['id']}): {item['reason']}")
+    if not answer["related"]:
+        click.echo("nothing related well enough")
+    for person in answer["people"]:
+        click.echo(f"* ask {person['name']}: {person['reason']}")
+
+
+@main.command("add-note")
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.pass_context
+def add_note_command(ctx, source) -> None:
+    """Add a session note from a Markdown file with front matter, or '-' for standard input.
+
+    The note is written to the content folder and indexed at once.
+    """
+    from kb.notes import add_note_markdown
+
+    doc = add_note_markdown(_kb(ctx), source.read())
+    click.echo(f"added {doc.id} ({doc.url})")
+
+
+@main.command("eval")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path), default="tests/eval")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--run-out", type=click.Path(dir_okay=False, path_type=Path), help="Write the hybrid ranking as a TREC run file.")
+@click.option("--modes", default="keyword,dense,hybrid", help="Comma-separated rankings to evaluate.")
+@click.pass_context
+def eval_command(ctx, dataset, as_json, run_out, modes) -> None:
+    """Search quality on a BEIR-layout collection: nDCG@10, Recall@10, MRR@10 per mode and query group."""
+    from kb.evaluation import evaluate, format_table
+
+    report = evaluate(dataset, _settings(ctx), modes=tuple(modes.split(",")), run_out=run_out)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))
+
+
+@main.command("stats")
+@click.pass_context
+def stats_command(ctx) -> None:
+    """What is indexed: documents, chunks, model, index generation, and the last run's summary."""
+    kb = _kb(ctx)
+    for key, value in kb.health().items():
+        click.echo(f"{key}: {value}")
+    if kb.layout.last_run.exists():
+        last = json.loads(kb.layout.last_run.read_text())
+        click.echo(f"last run: {last.get('finished_at')}, {last.get('seconds')} s, "
+                   f"embedded {last.get('embedded')}, skipped {len(last.get('skipped', []))}")
+
+
+@main.command("serve")
+@click.option("--dev", is_flag=True, help="Flask's development server with reloading, instead of gunicorn.")
+@click.pass_context
+def serve_command(ctx, dev: bool) -> None:
+    """Serve the web app on KB_HOST:KB_PORT with gunicorn (KB_WORKERS processes, KB_THREADS threads each)."""
+    settings = _settings(ctx)
+    if dev:
+        os.execvp(sys.executable, [sys.executable, "-m", "flask", "--app", "web:create_app", "run",
+                                   "--host", settings.host, "--port", str(settings.port), "--debug"])
+    os.execvp(sys.executable, [
+        sys.executable, "-m", "gunicorn", "web:create_app()",
+        "--bind", f"{settings.host}:{settings.port}", "--workers", str(settings.workers),
+        "--threads", str(settings.threads), "--access-logfile", "-", "--timeout", "120",
+    ])
+
+
+def run() -> None:
+    main(obj={})
+
+
+if __name__ == "__main__":
+    run()

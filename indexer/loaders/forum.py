@@ -1,0 +1,74 @@
+"""Forum threads as JSON: the simple thread format, or a Discourse topic (``/t/<id>.json``).
+
+Simple format::
+
+    {"title": "...", "category": "...", "tags": ["..."], "language": "nl",
+     "posts": [{"author": "...", "date": "2025-06-03T09:12:00Z", "body": "Markdown", "accepted": true}]}
+
+Discourse: ``title``, ``tags``, ``post_stream.posts[]`` with ``name``/``username``,
+``created_at``, ``cooked`` (HTML) and ``accepted_answer``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from kb.documents import Document, Post, build_document, parse_date
+from kb.errors import ContentError
+
+
+def load_forum(text: str, path: str) -> Document:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ContentError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ContentError(f"{path}: a forum thread must be a JSON object, not {type(data).__name__}")
+    if "post_stream" in data:
+        return _discourse(data, path)
+    if "posts" in data:
+        return _simple(data, path)
+    raise ContentError(f"{path}: not a forum thread: expected a 'posts' list (simple format) or 'post_stream' (Discourse)")
+
+
+def _simple(data: dict, path: str) -> Document:
+    raw_posts = data.get("posts")
+    if not isinstance(raw_posts, list) or not raw_posts:
+        raise ContentError(f"{path}: 'posts' must be a non-empty list")
+    posts = []
+    for number, post in enumerate(raw_posts, start=1):
+        if not isinstance(post, dict) or not isinstance(post.get("body"), str) or not str(post.get("author") or "").strip():
+            raise ContentError(f"{path}: post {number} needs an 'author' and a text 'body'")
+        posts.append(Post(author=str(post["author"]).strip(), date=parse_date(post.get("date"), path),
+                          body=post["body"], body_format="markdown", accepted=bool(post.get("accepted"))))
+    fields = {key: data.get(key) for key in ("title", "tags", "language", "category")}
+    fields["date"] = posts[0].date
+    fields["author"] = [posts[0].author]
+    return build_document(path, fields, "", "markdown", posts)
+
+
+def _discourse(data: dict, path: str) -> Document:
+    stream = data.get("post_stream")
+    raw_posts = stream.get("posts") if isinstance(stream, dict) else None
+    if not isinstance(raw_posts, list) or not raw_posts:
+        raise ContentError(f"{path}: 'post_stream.posts' must be a non-empty list")
+    accepted_number = (data.get("accepted_answer") or {}).get("post_number") if isinstance(data.get("accepted_answer"), dict) else None
+    posts = []
+    for number, post in enumerate(raw_posts, start=1):
+        if not isinstance(post, dict) or not isinstance(post.get("cooked"), str):
+            raise ContentError(f"{path}: post {number} in post_stream has no 'cooked' HTML")
+        author = str(post.get("name") or post.get("username") or "").strip()
+        if not author:
+            raise ContentError(f"{path}: post {number} in post_stream has no 'name' or 'username'")
+        accepted = bool(post.get("accepted_answer")) or post.get("post_number") == accepted_number
+        posts.append(Post(author=author, date=parse_date(post.get("created_at"), path), body=post["cooked"],
+                          body_format="html", accepted=accepted))
+    tags = [tag if isinstance(tag, str) else str((tag or {}).get("name", "")) for tag in data.get("tags") or []]
+    fields = {
+        "title": data.get("title") or data.get("fancy_title"),
+        "tags": [tag for tag in tags if tag],
+        "date": posts[0].date,
+        "author": [posts[0].author],
+        "category": str(data.get("category_id") or ""),
+    }
+    return build_document(path, fields, "", "html", posts)

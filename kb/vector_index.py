@@ -1,0 +1,117 @@
+"""The vector index over FAISS: add, remove, search, save, load.
+
+Exact inner-product search by default; HNSW above a size chosen from ``make bench``. A saved
+index carries the settings that built it (model, dimension, chunking), and loading it under
+other settings is an ``IndexMismatch`` that says to re-index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from kb.errors import IndexMismatch, IndexMissing
+
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+class VectorIndex:
+    """Chunk vectors by chunk id. HNSW cannot delete, so removed ids are filtered until a rebuild."""
+
+    def __init__(self, dim: int, approximate: bool = False, build: dict | None = None) -> None:
+        faiss = _faiss()
+        self.dim = dim
+        self.approximate = approximate
+        self.build = dict(build or {})
+        if approximate:
+            inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            inner.hnsw.efSearch = HNSW_EF_SEARCH
+        else:
+            inner = faiss.IndexFlatIP(dim)
+        self._index = faiss.IndexIDMap2(inner)
+        self._removed: set[int] = set()
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal) - len(self._removed)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape[1] != self.dim:
+            raise IndexMismatch(f"vectors have dimension {vectors.shape[1]}, the index {self.dim}; run `make reindex`")
+        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids) -> None:
+        ids = np.asarray(list(ids), dtype=np.int64)
+        if len(ids) == 0:
+            return
+        if self.approximate:
+            self._removed.update(int(i) for i in ids)
+        else:
+            self._index.remove_ids(ids)
+
+    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (scores, chunk ids) for one query vector, best first."""
+        if self._index.ntotal == 0 or k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        fetch = min(int(self._index.ntotal), k + len(self._removed))
+        scores, ids = self._index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), fetch)
+        scores, ids = scores[0], ids[0]
+        keep = ids >= 0
+        if self._removed:
+            keep &= ~np.isin(ids, np.fromiter(self._removed, dtype=np.int64))
+        return scores[keep][:k], ids[keep][:k]
+
+    def save(self, path: Path) -> None:
+        """Write index and its build record; both land by rename, never half-written."""
+        faiss = _faiss()
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        faiss.write_index(self._index, str(tmp))
+        os.replace(tmp, path)
+        record = {"dim": self.dim, "approximate": self.approximate, "removed": sorted(self._removed), **self.build}
+        _write_json(path.with_suffix(".json"), record)
+
+    @classmethod
+    def load(cls, path: Path, expected: dict) -> VectorIndex:
+        """Open a saved index; ``expected`` build settings must match what it was built with."""
+        faiss = _faiss()
+        path = Path(path)
+        meta_path = path.with_suffix(".json")
+        if not path.exists() or not meta_path.exists():
+            raise IndexMissing(f"no vector index at {path}; run `make index`")
+        record = json.loads(meta_path.read_text())
+        for key, want in expected.items():
+            if record.get(key) != want:
+                raise IndexMismatch(
+                    f"the index was built with {key}={record.get(key)!r} but the settings say {want!r}; "
+                    "run `make reindex` (kb index --full) to rebuild it"
+                )
+        index = cls.__new__(cls)
+        index.dim = record["dim"]
+        index.approximate = record["approximate"]
+        index.build = {k: v for k, v in record.items() if k not in ("dim", "approximate", "removed")}
+        index._index = faiss.read_index(str(path))
+        index._removed = set(record.get("removed", []))
+        if index.approximate:
+            faiss.downcast_index(index._index.index).hnsw.efSearch = HNSW_EF_SEARCH
+        return index
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
