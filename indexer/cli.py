@@ -47,10 +47,11 @@ def main(ctx: click.Context) -> None:
     """
     ctx.ensure_object(dict)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("faiss").setLevel(logging.WARNING)  # its loader logs every attempted CPU variant
 
 
 @main.command("index")
-@click.option("--full", is_flag=True, help="Rebuild everything from the files, re-embedding every chunk.")
+@click.option("--full", is_flag=True, help="Rebuild store and index from the files (chunks embedded before by this model come from the cache).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
 def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
@@ -159,7 +160,7 @@ def add_note_command(ctx, source) -> None:
 @click.pass_context
 def eval_command(ctx, dataset, as_json, run_out, modes) -> None:
     """Search quality on a BEIR-layout collection: nDCG@10, Recall@10, MRR@10 per mode and query group."""
-    from kb.evaluation import evaluate, format_table
+    from indexer.evaluate import evaluate, format_table
 
     report = evaluate(dataset, _settings(ctx), modes=tuple(modes.split(",")), run_out=run_out)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))

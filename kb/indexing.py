@@ -95,19 +95,18 @@ def _check_settings(store: Store, settings: Settings, full: bool) -> None:
 
 
 def _embed(store, settings, chunked, embedder_factory, full, result, progress):
-    """Vectors for every chunk hash, from the cache unless ``full``; new ones are cached at once."""
+    """Vectors for every chunk hash, from the cache when the text was embedded before by this
+    model (also in a full run: the cache key is the exact text); new ones are cached at once."""
     wanted = list(dict.fromkeys(chunk.hash for chunks in chunked.values() for chunk in chunks))
     texts = {chunk.hash: chunk.embed_text for chunks in chunked.values() for chunk in chunks}
-    model = store.get_meta("model")
-    dim = int(store.get_meta("dim", "0"))
-    cached: dict[str, np.ndarray] = {}
-    if wanted and model and not full and model == settings.model:
-        cached = store.cached_vectors(model, wanted)
+    model = settings.model
+    cached = store.cached_vectors(model, wanted) if wanted else {}
     missing = [digest for digest in wanted if digest not in cached]
     result.cached = len(wanted) - len(missing)
-    if missing or (full and not model) or model != settings.model:
+    dim = int(store.get_meta("dim", "0")) if store.get_meta("model") == model else 0
+    if missing or not dim:
         embedder = embedder_factory()
-        model, dim = embedder.name, embedder.dim
+        dim = embedder.dim
         step = 64
         for start in range(0, len(missing), step):
             batch = missing[start : start + step]
@@ -134,14 +133,10 @@ def _publish(store, settings, layout, changes, chunked, vectors, model, dim, sti
             if index.approximate != approximate:
                 index = None  # crossing the switch size: rebuild in the other kind
         rebuild = index is None
-        if changes.full:
-            for doc_id in store.hashes():
-                if doc_id not in chunked:
-                    store.delete_document(doc_id)
-                    result.removed += 1
-            store.clear()
-        index = VectorIndex(dim, approximate, record) if rebuild else index
         known = store.hashes()
+        if changes.full:  # everything not in this run goes, unless its file appeared meanwhile (a note)
+            changes.removed = [doc_id for doc_id in known if doc_id not in chunked]
+        index = VectorIndex(dim, approximate, record) if rebuild else index
         for doc_id in changes.removed:
             if doc_id in known and still_gone(doc_id):
                 index.remove(store.delete_document(doc_id))
@@ -150,9 +145,7 @@ def _publish(store, settings, layout, changes, chunked, vectors, model, dim, sti
         docs = changes.upserts
         analyzer.learn(stem(t, doc.lang) for doc in docs for c in chunked[doc.id] for t in tokens(c.embed_text))
         for doc in docs:
-            if changes.full:
-                result.added += 1
-            elif doc.id in known:
+            if doc.id in known:
                 result.updated += 1
             else:
                 result.added += 1

@@ -16,9 +16,11 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from kb.language import DUTCH, ENGLISH
+from kb.language import DUTCH, ENGLISH, detect_language
 
-STOPWORDS = DUTCH | ENGLISH | frozenset("s t d m ll re ve een hoe wat i me".split())
+_CLITICS = frozenset("s t d m ll re ve".split())
+STOPWORDS = {"nl": DUTCH | _CLITICS, "en": ENGLISH | _CLITICS}
+ANY_STOPWORD = DUTCH | ENGLISH | _CLITICS
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _MIN_COMPOUND = 9
 _MIN_PART = 4
@@ -62,7 +64,7 @@ class Analyzer:
         known: Callable[[str], bool] = lambda part: len(part) >= _MIN_PART and (
             stem(part, "nl") in self.vocabulary or stem(part, "en") in self.vocabulary
         )
-        best: tuple[int, tuple[str, str]] | None = None
+        best: tuple[tuple[int, int], tuple[str, str]] | None = None
         for cut in range(_MIN_PART, len(word) - _MIN_PART + 1):
             head, tail = word[:cut], word[cut:]
             if not known(tail):
@@ -72,7 +74,7 @@ class Analyzer:
                     continue
                 stem_head = head[: len(head) - len(linker)] if linker else head
                 if known(stem_head):
-                    score = min(len(stem_head), len(tail))
+                    score = (min(len(stem_head), len(tail)), len(linker))
                     if best is None or score > best[0]:
                         best = (score, (stem_head, tail))
         result = best[1] if best else None
@@ -82,8 +84,9 @@ class Analyzer:
     def index_terms(self, text: str, lang: str) -> str:
         """Space-separated stems for the FTS5 ``terms`` column (stop words left out)."""
         terms: list[str] = []
+        stopwords = STOPWORDS.get(lang, ANY_STOPWORD)
         for token in tokens(text):
-            if token in STOPWORDS:
+            if token in stopwords:
                 continue
             terms.append(stem(token, lang))
             parts = self.split_compound(token)
@@ -94,8 +97,10 @@ class Analyzer:
     def query_terms(self, query: str) -> list[set[str]]:
         """One set of alternative stems per query word (both languages, compound parts)."""
         groups: list[set[str]] = []
+        language = detect_language(query, default="")
+        stopwords = STOPWORDS.get(language, ANY_STOPWORD)
         for token in dict.fromkeys(tokens(query)):
-            if token in STOPWORDS:
+            if token in stopwords:
                 continue
             group = {stem(token, "nl"), stem(token, "en")}
             parts = self.split_compound(token)
@@ -126,7 +131,7 @@ def highlight(text: str, groups: list[set[str]], analyzer: Analyzer) -> str:
         parts = analyzer.split_compound(word)
         if parts:
             forms.update(stem(part, lang) for part in parts for lang in ("nl", "en"))
-        if word not in STOPWORDS and forms & wanted:
+        if word not in ANY_STOPWORD and forms & wanted:
             out.append(html.escape(text[last : match.start()]))
             out.append("<mark>" + html.escape(match.group(0)) + "</mark>")
             last = match.end()

@@ -16,6 +16,7 @@ from kb.errors import IndexMissing, NotFound
 from kb.fusion import FusionParams
 from kb.indexing import Applied, Changes, apply_changes, build_record
 from kb.layout import Layout
+from kb.related import Related
 from kb.search import Filters, Page, Searcher
 from kb.store import Store
 from kb.vector_index import VectorIndex
@@ -30,6 +31,7 @@ class KnowledgeBase:
         self._embedder = embedder
         self._queries: QueryCache | None = None
         self._searcher: Searcher | None = None
+        self._related: Related | None = None
         self._local = threading.local()
         self._lock = threading.RLock()
 
@@ -77,6 +79,17 @@ class KnowledgeBase:
             self._searcher = Searcher(store, index, self._queries, self.settings.model, generation,
                                       self.params, self.settings.max_query_chars)
             return self._searcher
+
+    def related(self) -> Related:
+        """Related learning for the latest generation, built once per generation."""
+        store = self.store()
+        generation = store.generation()
+        with self._lock:
+            if self._related is None or self._related.generation != generation:
+                model = store.get_meta("model") or self.settings.model
+                with store.snapshot():
+                    self._related = Related(store, model, generation)
+            return self._related
 
     # operations ------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Benchmarks and tuning tools run on demand (``make bench``); never part of the test suite."""

@@ -1,0 +1,64 @@
+"""Choose the fusion parameters on a judged collection: a grid over FusionParams, scored by nDCG@10.
+
+Run on the project's own judged queries (tests/eval), never on the public sets, which stay
+unseen for an honest check:  python -m bench.tune_fusion tests/eval
+Prints the best settings overall and the worst query group for each, so the choice can also
+guarantee that no group falls below the better of keyword-only and dense-only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+from indexer.evaluate import corpus_documents, load_qrels, load_queries
+from kb.config import load_settings
+from kb.evaluation import ndcg
+from kb.fusion import FusionParams, fuse, keyword_weight, ranking
+from kb.indexing import Changes
+from kb.knowledge import KnowledgeBase
+
+
+def candidate_scores(folder: Path):
+    settings = load_settings()
+    name = folder.resolve().name
+    eval_settings = settings.replace(data_dir=settings.data_dir / "eval" / f"{name}-{settings.model.replace('/', '_')}")
+    kb = KnowledgeBase(eval_settings)
+    kb.apply(Changes(upserts=corpus_documents(folder, settings)))
+    searcher = kb.searcher()
+    texts, groups = load_queries(folder)
+    out = {}
+    for qid, text in texts.items():
+        terms = searcher.analyzer.query_terms(text)
+        dense, keyword, _ = searcher._candidates(kb.store(), text, terms, "hybrid", 100, dict.fromkeys(("embed", "vector", "keyword"), 0.0))
+        out[qid] = (dense, keyword, searcher._has_rare_term(terms))
+    return out, groups, load_qrels(folder / "qrels.tsv")
+
+
+def score(params, scores, groups, qrels):
+    per_group: dict[str, list[float]] = {}
+    for qid, (dense, keyword, rare) in scores.items():
+        weight = keyword_weight(ranking(dense), ranking(keyword), rare, params)
+        ranked = [doc for doc, _ in fuse(dense, keyword, weight)][:10]
+        value = ndcg(ranked, qrels.get(qid, {}))
+        per_group.setdefault("all", []).append(value)
+        per_group.setdefault(groups.get(qid, "all"), []).append(value) if groups.get(qid) else None
+    return {group: sum(values) / len(values) for group, values in per_group.items()}
+
+
+def main(folder: str) -> None:
+    scores, groups, qrels = candidate_scores(Path(folder))
+    grid = itertools.product([0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5], [0.0, 0.1, 0.2, 0.3, 0.5], [0.0, 0.25, 0.5, 1.0], [5, 10, 20])
+    results = []
+    for weight, floor, boost, depth in grid:
+        params = FusionParams(weight, floor, boost, depth)
+        results.append((score(params, scores, groups, qrels), params))
+    results.sort(key=lambda item: -item[0]["all"])
+    for figures, params in results[:15]:
+        print(f"{params}  " + "  ".join(f"{g}={v:.3f}" for g, v in sorted(figures.items())))
+    print("current", score(FusionParams(), scores, groups, qrels))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "tests/eval")

@@ -1,0 +1,155 @@
+"""``kb eval``: index a judged collection into its own store and measure every ranking on it.
+
+A dataset folder holds ``queries.jsonl`` (``_id``, ``text``, optional ``group``) and
+``qrels.tsv``, plus either a BEIR ``corpus.jsonl`` or a ``dataset.json`` that points at a
+content folder (``{"content_dir": "../../content"}``), whose document ids are judged. An
+optional ``related.jsonl`` holds judged related-learning cases. The evaluation store lives in
+``<data dir>/eval/<dataset>-<model>`` and is rebuilt on every run, with vectors from its
+embedding cache, so only the first run of a model embeds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+from kb.config import Settings
+from kb.documents import Document
+from kb.evaluation import precision, recall, summarise
+from kb.fusion import FusionParams
+from kb.indexing import Changes
+from kb.knowledge import KnowledgeBase
+from kb.language import detect_language
+from kb.search import MODES
+
+K = 10
+
+
+def load_queries(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(text by query id, group by query id)."""
+    texts: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    with open(folder / "queries.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                query = json.loads(line)
+                texts[str(query["_id"])] = query["text"]
+                if query.get("group"):
+                    groups[str(query["_id"])] = query["group"]
+    return texts, groups
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8") as handle:
+        for row in csv.reader(handle, delimiter="\t"):
+            if not row or row[0] == "query-id":
+                continue
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    return qrels
+
+
+def corpus_documents(folder: Path, settings: Settings) -> list[Document]:
+    """The collection's documents: a BEIR corpus, or the content folder that ``dataset.json`` names."""
+    pointer = folder / "dataset.json"
+    if pointer.exists():
+        from indexer.pipeline import scan
+
+        content_dir = (folder / json.loads(pointer.read_text())["content_dir"]).resolve()
+        documents, skipped = scan(content_dir, settings.max_file_bytes)
+        if skipped:
+            raise SystemExit(f"{len(skipped)} content files do not load; run `kb index` to see which")
+        return documents
+    documents = []
+    with open(folder / "corpus.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            text = row.get("text") or ""
+            title = row.get("title") or text[:80] or str(row["_id"])
+            documents.append(Document(id=str(row["_id"]), kind="article", title=title, body=text,
+                                      lang=detect_language(title + " " + text), path=str(row["_id"])))
+    return documents
+
+
+def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, run_out: Path | None = None,
+             params: FusionParams | None = None, kb: KnowledgeBase | None = None) -> dict:
+    """Index the collection (incrementally) and score each ranking overall and per query group."""
+    folder = Path(folder)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.resolve().name)
+    eval_settings = settings.replace(data_dir=settings.data_dir / "eval" / f"{name}-{settings.model.replace('/', '_')}")
+    if kb is None:
+        kb = KnowledgeBase(eval_settings, params=params)
+    documents = corpus_documents(folder, settings)
+    kb.apply(Changes(upserts=documents, full=True))  # rebuilt each time; vectors come from the cache
+    texts, groups = load_queries(folder)
+    qrels = load_qrels(folder / "qrels.tsv")
+    report: dict = {"dataset": str(folder), "queries": len([q for q in texts if qrels.get(q)]), "model": settings.model,
+                    "modes": {}, "groups": {}}
+    rankings_by_mode: dict[str, dict[str, list[str]]] = {}
+    for mode in modes:
+        rankings = {qid: [r.id for r in kb.search(text, limit=K, mode=mode).results] for qid, text in texts.items()}
+        rankings_by_mode[mode] = rankings
+        report["modes"][mode] = summarise(rankings, qrels, K)
+        for group in sorted(set(groups.values())):
+            members = {qid: ranked for qid, ranked in rankings.items() if groups.get(qid) == group}
+            report["groups"].setdefault(group, {"queries": len([q for q in members if qrels.get(q)])})[mode] = summarise(members, qrels, K)
+    if run_out and "hybrid" in rankings_by_mode:
+        _write_run(run_out, kb, texts)
+    related_cases = folder / "related.jsonl"
+    if related_cases.exists():
+        report["related"] = evaluate_related(kb, related_cases)
+    return report
+
+
+def evaluate_related(kb: KnowledgeBase, path: Path) -> dict:
+    """Precision@3 and recall@5 of the related-learning panel, and how well people to ask are ranked."""
+    from kb.related import related_for
+
+    cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    p3 = r5 = people_p = people_first = 0.0
+    shown = 0
+    for case in cases:
+        answer = related_for(kb, case["id"])
+        ranked = [item["id"] for item in answer["related"]]
+        judged = dict.fromkeys(case["related"], 1)
+        p3 += precision(ranked, judged, 3)
+        r5 += recall(ranked, judged, 5)
+        shown += len(ranked)
+        experts = case.get("experts", [])
+        names = [person["name"] for person in answer["people"]]
+        people_p += precision(names, dict.fromkeys(experts, 1), 3)
+        people_first += bool(names) and names[0] in experts
+    n = max(1, len(cases))
+    return {"cases": len(cases), "precision@3": round(p3 / n, 4), "recall@5": round(r5 / n, 4),
+            "avg_shown": round(shown / n, 2), "people_precision@3": round(people_p / n, 4),
+            "people_top1_is_expert": round(people_first / n, 4)}
+
+
+def _write_run(path: Path, kb: KnowledgeBase, texts: dict[str, str]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for qid, text in texts.items():
+            for rank, result in enumerate(kb.search(text, limit=100, mode="hybrid").results, start=1):
+                handle.write(f"{qid} Q0 {result.id} {rank} {result.score:.6f} kennisbank\n")
+
+
+def format_table(report: dict) -> str:
+    """The report as a readable table: one row per mode, then per group."""
+    lines = [f"{report['dataset']}: {report['queries']} judged queries, model {report['model']}",
+             f"{'':<24}{'nDCG@10':>9}{'R@10':>8}{'MRR@10':>8}"]
+    for mode, figures in report["modes"].items():
+        lines.append(f"{mode:<24}{figures['ndcg@10']:>9.3f}{figures['recall@10']:>8.3f}{figures['mrr@10']:>8.3f}")
+    for group, by_mode in report["groups"].items():
+        for mode in report["modes"]:
+            figures = by_mode[mode]
+            label = f"{group} ({by_mode['queries']}) {mode}"
+            lines.append(f"{label:<24}{figures['ndcg@10']:>9.3f}{figures['recall@10']:>8.3f}{figures['mrr@10']:>8.3f}")
+    if "related" in report:
+        rel = report["related"]
+        lines.append(f"related learning ({rel['cases']} cases): precision@3 {rel['precision@3']:.3f}, "
+                     f"recall@5 {rel['recall@5']:.3f}, {rel['avg_shown']} shown on average; people to ask: "
+                     f"precision@3 {rel['people_precision@3']:.3f}, top-1 is an expert {rel['people_top1_is_expert']:.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+import json
+import os
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from indexer.cli import main
+from tests.conftest import ROOT
+
+
+def test_every_command_has_help():
+    runner = CliRunner()
+    assert main.help
+    for name, command in main.commands.items():
+        assert command.help and command.help.strip(), f"kb {name} has no help"
+        result = runner.invoke(main, [name, "--help"], obj={})
+        assert result.exit_code == 0, result.output
+        assert "Usage:" in result.output
+
+
+def kb_env(settings):
+    return {**os.environ, "KB_CONTENT_DIR": str(settings.content_dir), "KB_DATA_DIR": str(settings.data_dir),
+            "KB_MODEL": "hashing"}
+
+
+def run_kb(args, env):
+    return subprocess.run([sys.executable, "-m", "indexer.cli", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_index_json_summary_then_search_json(world):
+    settings, _ = world
+    env = kb_env(settings)
+    first = run_kb(["index", "--json"], env)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert set(summary) == {"added", "updated", "removed", "unchanged", "skipped", "embedded", "cached", "seconds"}
+    assert summary["added"] == 4 and summary["embedded"] > 0
+    second = json.loads(run_kb(["index", "--json"], env).stdout)
+    assert second["embedded"] == 0 and second["unchanged"] == 4
+    found = run_kb(["search", "terraform state lock", "--json"], env)
+    page = json.loads(found.stdout)
+    assert set(page) == {"query", "total", "took_ms", "results"}
+    assert page["results"][0]["id"] == "forum/terraform-state-lock"
+
+
+def test_bad_setting_is_one_line_and_nonzero(world):
+    settings, _ = world
+    result = run_kb(["stats"], {**kb_env(settings), "KB_TOP_K": "abc"})
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "KB_TOP_K" in lines[0]
+
+
+def test_missing_content_folder_is_one_line(world, tmp_path):
+    settings, _ = world
+    result = run_kb(["index"], {**kb_env(settings), "KB_CONTENT_DIR": str(tmp_path / "missing")})
+    assert result.returncode == 1
+    assert "KB_CONTENT_DIR" in result.stderr.strip().splitlines()[-1]
+
+
+def test_search_before_indexing_says_what_to_do(world):
+    settings, _ = world
+    result = run_kb(["search", "feedback"], kb_env(settings))
+    assert result.returncode == 1 and "make index" in result.stderr
+
+
+def test_skipped_files_make_exit_status_2(world):
+    settings, _ = world
+    (settings.content_dir / "sessions" / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody", encoding="utf-8")
+    result = run_kb(["index"], kb_env(settings))
+    assert result.returncode == 2
+    assert "sessions/broken.md" in result.stdout

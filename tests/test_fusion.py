@@ -1,0 +1,34 @@
+from kb.fusion import FusionParams, agreement, fuse, group_best, keyword_weight, relative
+
+
+def test_group_best_keeps_one_entry_per_document_with_its_best_chunk():
+    hits = [(1, "a", 0.5), (2, "a", 0.9), (3, "b", 0.7), (4, "a", 0.1)]
+    assert group_best(hits) == {"a": (0.9, 2), "b": (0.7, 3)}
+
+
+def test_relative_scores_best_is_one():
+    assert relative({"a": 3.0, "b": 1.0, "c": 2.0}) == {"a": 1.0, "b": 0.0, "c": 0.5}
+    assert relative({"a": 2.0}, floor=0.0) == {"a": 1.0}
+    assert relative({}) == {}
+
+
+def test_fuse_adds_weighted_keyword_evidence_and_breaks_ties_by_id():
+    dense = {"a": 0.9, "b": 0.8, "c": 0.7}
+    keyword = {"c": 10.0}
+    assert [d for d, _ in fuse(dense, keyword, 0.0)] == ["a", "b", "c"]
+    assert [d for d, _ in fuse(dense, keyword, 2.0)][0] == "c"
+    assert fuse({"b": 1.0, "a": 1.0}, {}, 0.5) == [("a", 1.0), ("b", 1.0)]
+
+
+def test_agreement_counts_shared_top_documents():
+    assert agreement(["a", "b", "c"], ["c", "x"], depth=3) == 0.5
+    assert agreement(["a"], [], depth=3) == 0.0
+
+
+def test_keyword_weight_drops_when_rankings_disagree_and_rises_for_rare_terms():
+    params = FusionParams(keyword_weight=1.0, agreement_floor=0.1, rare_term_boost=0.5, depth=2)
+    agree = keyword_weight(["a", "b"], ["a", "b"], False, params)
+    disagree = keyword_weight(["a", "b"], ["x", "y"], False, params)
+    rare = keyword_weight(["a", "b"], ["x", "y"], True, params)
+    assert agree == 1.0 and abs(disagree - 0.1) < 1e-9 and abs(rare - 0.6) < 1e-9
+    assert keyword_weight(["a"], [], True, params) == 0.0

@@ -1,0 +1,92 @@
+import pytest
+
+from kb.errors import IndexMissing, InvalidInput
+from kb.search import Filters
+
+
+def ids(page):
+    return [r.id for r in page.results]
+
+
+def test_each_document_appears_once_with_highlighted_snippet(indexed):
+    _, kb = indexed
+    page = kb.search("feedback situation behaviour impact")
+    assert len(ids(page)) == len(set(ids(page)))
+    assert ids(page)[0] == "articles/2025-03-12-feedback-that-lands"
+    assert "<mark>" in page.results[0].snippet
+
+
+def test_dutch_compound_query_finds_its_parts(indexed):
+    _, kb = indexed
+    assert ids(kb.search("onboarding", mode="keyword"))[0] == "sessions/2025-04-17-onboarding-leerlunch"
+
+
+def test_exact_error_message_is_found_first(indexed):
+    _, kb = indexed
+    assert ids(kb.search("Error acquiring the state lock"))[0] == "forum/terraform-state-lock"
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("kind", "forum", {"forum/terraform-state-lock"}),
+    ("lang", "nl", {"sessions/2025-04-17-onboarding-leerlunch", "articles/2025-10-07-toegankelijke-formulieren"}),
+    ("tag", "sbi", {"articles/2025-03-12-feedback-that-lands"}),
+    ("author", "lars brouwer", {"forum/terraform-state-lock"}),
+])
+def test_filters_narrow_results(indexed, field, value, expected):
+    _, kb = indexed
+    page = kb.search("feedback onboarding terraform toegankelijkheid", Filters(**{field: value}))
+    assert set(ids(page)) == expected
+
+
+def test_filters_over_fetch_until_limit_is_filled(indexed):
+    settings, kb = indexed
+    # only one forum document exists and it ranks last for this query; it must still be found
+    page = kb.search("feedback geven situatie gedrag", Filters(kind="forum"), limit=1)
+    assert ids(page) == ["forum/terraform-state-lock"]
+
+
+def test_pagination_and_total(indexed):
+    _, kb = indexed
+    everything = ids(kb.search("de het the feedback terraform onboarding formulieren", limit=10))
+    first = ids(kb.search("de het the feedback terraform onboarding formulieren", limit=2))
+    second = ids(kb.search("de het the feedback terraform onboarding formulieren", limit=2, offset=2))
+    assert first + second == everything[:4]
+    assert kb.search("feedback", limit=1).total >= 1
+
+
+@pytest.mark.parametrize("query", ["", "   ", "x" * 10_000])
+def test_empty_or_huge_query_is_a_clear_error(indexed, query):
+    _, kb = indexed
+    with pytest.raises(InvalidInput):
+        kb.search(query)
+
+
+@pytest.mark.parametrize("limit, offset", [(0, 0), (10**6, 0), (10, -1)])
+def test_bad_limits_are_clear_errors(indexed, limit, offset):
+    _, kb = indexed
+    with pytest.raises(InvalidInput):
+        kb.search("feedback", limit=limit, offset=offset)
+
+
+@pytest.mark.parametrize("query", ['"', '"feedback', "feed*", "NEAR(feedback", "-feedback", "title:feedback",
+                                   "AND", "(", "'; DROP TABLE documents; --", "🙂"])
+def test_fts_syntax_in_queries_gives_sane_results(indexed, query):
+    _, kb = indexed
+    page = kb.search(query)
+    assert page.total >= 0
+
+
+def test_search_before_indexing_says_to_index(world):
+    _, kb = world
+    with pytest.raises(IndexMissing, match="make index"):
+        kb.search("feedback")
+
+
+def test_repeated_query_is_not_embedded_again(indexed):
+    _, kb = indexed
+    calls = []
+    original = kb.embedder.embed_queries
+    kb.embedder.embed_queries = lambda texts: calls.append(texts) or original(texts)
+    kb.search("state lock")
+    kb.search("state lock")
+    assert len(calls) == 1

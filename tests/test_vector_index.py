@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from kb.embeddings import normalise
+from kb.errors import IndexMismatch
+from kb.vector_index import VectorIndex
+
+
+def vectors(n, dim=16, seed=0):
+    return normalise(np.random.default_rng(seed).normal(size=(n, dim)))
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_add_search_remove_save_load_round_trip(tmp_path, approximate):
+    data = vectors(50)
+    index = VectorIndex(16, approximate, {"model": "m", "chunk_words": 100})
+    index.add(np.arange(100, 150), data)
+    scores, ids = index.search(data[7], 3)
+    assert ids[0] == 107 and scores[0] == pytest.approx(1.0, abs=1e-5)
+    index.remove([107])
+    assert 107 not in index.search(data[7], 5)[1]
+    path = tmp_path / "gen.faiss"
+    index.save(path)
+    loaded = VectorIndex.load(path, {"model": "m", "dim": 16, "chunk_words": 100})
+    assert len(loaded) == 49
+    assert list(loaded.search(data[8], 1)[1]) == [108]
+    assert 107 not in loaded.search(data[7], 5)[1]
+
+
+def test_loading_under_other_settings_says_to_reindex(tmp_path):
+    index = VectorIndex(16, False, {"model": "m", "chunk_words": 100})
+    index.add(np.arange(3), vectors(3))
+    index.save(tmp_path / "gen.faiss")
+    with pytest.raises(IndexMismatch, match="make reindex"):
+        VectorIndex.load(tmp_path / "gen.faiss", {"model": "other", "dim": 16, "chunk_words": 100})
+    with pytest.raises(IndexMismatch, match="chunk_words"):
+        VectorIndex.load(tmp_path / "gen.faiss", {"model": "m", "dim": 16, "chunk_words": 200})
+
+
+def test_empty_index_returns_nothing():
+    assert len(VectorIndex(8).search(np.ones(8, dtype=np.float32), 5)[1]) == 0

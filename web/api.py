@@ -1,0 +1,56 @@
+"""The JSON API (see ``web/openapi.py`` for the contract, served at ``/api/openapi.json``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+from werkzeug.exceptions import UnsupportedMediaType
+
+from kb.errors import InvalidInput
+from web import knowledge
+from web.documents import document_data, find_document, related_data
+from web.notes import save_note
+from web.openapi import openapi
+from web.search import read_query
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.get("/search")
+def search():
+    query = read_query(request.args)
+    page = knowledge().search(query.text, query.filters, query.limit, query.offset)
+    return jsonify(page.as_json())
+
+
+@bp.get("/documents/<path:doc_id>")
+def document(doc_id: str):
+    return jsonify(document_data(find_document(doc_id)))
+
+
+@bp.get("/documents/<path:doc_id>/related")
+def related(doc_id: str):
+    return jsonify(related_data(find_document(doc_id)))
+
+
+@bp.post("/notes")
+def notes():
+    if not request.is_json:
+        raise UnsupportedMediaType("send the note as JSON with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InvalidInput("the request body is not valid JSON")
+    doc = save_note(data)
+    response = jsonify({"id": doc.id, "url": doc.url})
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.document", doc_id=doc.id)
+    return response
+
+
+@bp.get("/health")
+def health():
+    return jsonify(knowledge().health())
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(openapi())

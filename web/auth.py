@@ -1,0 +1,46 @@
+"""Who is adding a note, by the ``auth`` setting: nobody in particular, an SSO header, or a token.
+
+- ``none``: the local demo; notes are saved without a name.
+- ``header``: a single-sign-on proxy puts the user's name in ``auth_header``; the header is
+  honoured only on requests that come from one of ``trusted_proxies``.
+- ``token``: API clients send ``Authorization: Bearer <token>``; ``api_tokens`` is a file with
+  one ``token name`` pair per line.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import request
+
+from kb.config import Settings
+from kb.errors import ConfigError, Forbidden
+
+
+def note_writer(settings: Settings) -> str | None:
+    """The name to record with a new note; Forbidden when this request may not write."""
+    if settings.auth == "header":
+        name = " ".join(request.headers.get(settings.auth_header, "").split())
+        if request.remote_addr not in settings.trusted_proxies or not name:
+            raise Forbidden("adding notes needs a signed-in user; open Kennisbank through the company login")
+        return name
+    if settings.auth == "token":
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        name = _token_owner(settings, sent.strip()) if scheme.lower() == "bearer" else None
+        if not name:
+            raise Forbidden("adding notes needs an API token: send 'Authorization: Bearer <token>'")
+        return name
+    return None
+
+
+def _token_owner(settings: Settings, sent: str) -> str | None:
+    if not sent:
+        return None
+    if settings.api_tokens is None or not settings.api_tokens.is_file():
+        raise ConfigError("KB_AUTH=token needs KB_API_TOKENS: a file with one 'token name' pair per line")
+    owner = None
+    for line in settings.api_tokens.read_text(encoding="utf-8").splitlines():
+        token, _, name = line.strip().partition(" ")
+        if token and not token.startswith("#") and hmac.compare_digest(token.encode(), sent.encode()):
+            owner = name.strip() or None
+    return owner

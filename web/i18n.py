@@ -1,0 +1,280 @@
+"""Interface text in Dutch and English, chosen per request.
+
+The ``lang`` cookie wins (set by ``/lang/nl`` and ``/lang/en``); otherwise the browser's
+Accept-Language decides: Dutch when it prefers Dutch, English otherwise. Content is shown in
+the language it was written in; only the interface around it is translated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, redirect, request
+
+LANGUAGES = ("nl", "en")
+COOKIE = "lang"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "skip": "Skip to content",
+        "tagline": "internal knowledge base",
+        "search_label": "Search",
+        "search_placeholder": "Search articles, session notes and forum threads",
+        "search_button": "Search",
+        "add_note": "Add a session note",
+        "api": "API",
+        "home_title": "What do you want to learn?",
+        "home_intro": "Search articles, session notes and forum threads, in Dutch and in English. "
+                      "Ask in your own words: results in the other language are found too.",
+        "popular_topics": "Popular topics",
+        "results_for": "{count} results for “{query}”",
+        "result_for": "1 result for “{query}”",
+        "tagged": "Everything tagged “{tag}”",
+        "by_person": "Everything by {name}",
+        "took": "in {ms} ms",
+        "active_filters": "Filters",
+        "remove_filter": "Remove filter: {value}",
+        "clear_filters": "Clear all filters",
+        "facets": "Narrow down",
+        "facet_kind": "Kind",
+        "facet_tag": "Topic",
+        "facet_author": "Author or speaker",
+        "facet_lang": "Language",
+        "no_results": "No results for “{query}”.",
+        "no_results_filters": "Filters are on: remove them to search everything.",
+        "no_results_words": "Try fewer words, or describe the topic in other words.",
+        "browse_topics": "Or browse a topic:",
+        "pagination": "Result pages",
+        "previous": "Previous",
+        "next": "Next",
+        "page_n": "Page {n}",
+        "learn_more": "Learn more",
+        "learn_more_intro": "Sessions and forum threads close to your top results, and colleagues who know the topic.",
+        "people_to_ask": "People to ask",
+        "evidence": "See",
+        "related_learning": "Related learning",
+        "nothing_related": "Nothing closely related yet.",
+        "kind": "Kind",
+        "date": "Date",
+        "author": "Author",
+        "speakers": "Speakers",
+        "started_by": "Started by",
+        "tags": "Tags",
+        "language": "Language",
+        "source": "Source",
+        "format": "Format",
+        "category": "Category",
+        "accepted_answer": "Accepted answer",
+        "posts": "Posts",
+        "in_section": "in “{heading}”",
+        "note_title": "Add a session note",
+        "note_intro": "After a lunch & learn, workshop or other session: write down what was shared. "
+                      "The note is searchable as soon as it is saved.",
+        "field_title": "Title",
+        "field_date": "Date",
+        "field_speakers": "Speakers",
+        "field_tags": "Tags",
+        "field_language": "Language",
+        "field_format": "Format",
+        "field_body": "Note",
+        "hint_list": "separate with commas",
+        "hint_body": "Markdown: # heading, **bold**, - list, [link](https://…)",
+        "preview": "Preview",
+        "save": "Save note",
+        "fix_fields": "Please correct the marked fields.",
+        "preview_empty": "Nothing to preview yet.",
+        "error_home": "Back to the start page",
+        "error_400": "That did not work",
+        "error_403": "Not allowed",
+        "error_404": "Not found",
+        "error_405": "Not possible here",
+        "error_413": "Too large",
+        "error_415": "Unsupported format",
+        "error_500": "Something went wrong",
+        "error_503": "Temporarily unavailable",
+    },
+    "nl": {
+        "skip": "Naar de inhoud",
+        "tagline": "interne kennisbank",
+        "search_label": "Zoeken",
+        "search_placeholder": "Zoek in artikelen, sessienotities en forumdraden",
+        "search_button": "Zoeken",
+        "add_note": "Sessienotitie toevoegen",
+        "api": "API",
+        "home_title": "Wat wil je leren?",
+        "home_intro": "Zoek in artikelen, sessienotities en forumdraden, in het Nederlands en in het "
+                      "Engels. Vraag het in je eigen woorden: resultaten in de andere taal vind je ook.",
+        "popular_topics": "Populaire onderwerpen",
+        "results_for": "{count} resultaten voor “{query}”",
+        "result_for": "1 resultaat voor “{query}”",
+        "tagged": "Alles met onderwerp “{tag}”",
+        "by_person": "Alles van {name}",
+        "took": "in {ms} ms",
+        "active_filters": "Filters",
+        "remove_filter": "Filter verwijderen: {value}",
+        "clear_filters": "Alle filters wissen",
+        "facets": "Verfijnen",
+        "facet_kind": "Soort",
+        "facet_tag": "Onderwerp",
+        "facet_author": "Auteur of spreker",
+        "facet_lang": "Taal",
+        "no_results": "Geen resultaten voor “{query}”.",
+        "no_results_filters": "Er staan filters aan: verwijder ze om overal te zoeken.",
+        "no_results_words": "Gebruik minder woorden, of beschrijf het onderwerp anders.",
+        "browse_topics": "Of kijk bij een onderwerp:",
+        "pagination": "Resultaatpagina's",
+        "previous": "Vorige",
+        "next": "Volgende",
+        "page_n": "Pagina {n}",
+        "learn_more": "Verder leren",
+        "learn_more_intro": "Sessies en forumdraden dicht bij je beste resultaten, en collega's die het onderwerp kennen.",
+        "people_to_ask": "Wie kun je het vragen",
+        "evidence": "Zie",
+        "related_learning": "Verder leren",
+        "nothing_related": "Nog niets dat er echt op lijkt.",
+        "kind": "Soort",
+        "date": "Datum",
+        "author": "Auteur",
+        "speakers": "Sprekers",
+        "started_by": "Gestart door",
+        "tags": "Onderwerpen",
+        "language": "Taal",
+        "source": "Bron",
+        "format": "Vorm",
+        "category": "Categorie",
+        "accepted_answer": "Geaccepteerd antwoord",
+        "posts": "Berichten",
+        "in_section": "in “{heading}”",
+        "note_title": "Sessienotitie toevoegen",
+        "note_intro": "Na een lunch & learn, workshop of andere sessie: schrijf op wat er gedeeld is. "
+                      "De notitie is vindbaar zodra je hem opslaat.",
+        "field_title": "Titel",
+        "field_date": "Datum",
+        "field_speakers": "Sprekers",
+        "field_tags": "Onderwerpen (tags)",
+        "field_language": "Taal",
+        "field_format": "Vorm",
+        "field_body": "Notitie",
+        "hint_list": "scheiden met komma's",
+        "hint_body": "Markdown: # kop, **vet**, - lijst, [link](https://…)",
+        "preview": "Voorbeeld",
+        "save": "Notitie opslaan",
+        "fix_fields": "Verbeter de gemarkeerde velden.",
+        "preview_empty": "Nog niets om te tonen.",
+        "error_home": "Terug naar de startpagina",
+        "error_400": "Dat lukte niet",
+        "error_403": "Niet toegestaan",
+        "error_404": "Niet gevonden",
+        "error_405": "Hier niet mogelijk",
+        "error_413": "Te groot",
+        "error_415": "Niet-ondersteund formaat",
+        "error_500": "Er ging iets mis",
+        "error_503": "Tijdelijk niet beschikbaar",
+    },
+}
+
+KINDS = {
+    "en": {"article": "Article", "session": "Session note", "forum": "Forum thread"},
+    "nl": {"article": "Artikel", "session": "Sessienotitie", "forum": "Forumdraad"},
+}
+LANGUAGE_NAMES = {
+    "en": {"nl": "Dutch", "en": "English"},
+    "nl": {"nl": "Nederlands", "en": "Engels"},
+}
+SELF_NAMES = {"nl": "Nederlands", "en": "English"}
+FORMATS = {
+    "nl": {"mentoring session": "mentorsessie", "demo day": "demodag", "other": "anders"},
+    "en": {},
+}
+MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"),
+    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+           "oktober", "november", "december"),
+}
+# Dutch for the field messages of kb.notes; a message not listed here is shown as it is.
+MESSAGES_NL = {
+    "give the note a title": "geef de notitie een titel",
+    "at most 200 characters": "hoogstens 200 tekens",
+    "a date as YYYY-MM-DD": "een datum als JJJJ-MM-DD",
+    "name at least one speaker": "noem minstens één spreker",
+    "at most 20 names of at most 100 characters": "hoogstens 20 namen van hoogstens 100 tekens",
+    "at most 20 tags of at most 50 characters": "hoogstens 20 tags van hoogstens 50 tekens",
+    "nl or en": "nl of en",
+    "write the note itself": "schrijf de notitie zelf",
+    "at most 100000 characters": "hoogstens 100000 tekens",
+}
+
+
+def register(app: Flask) -> None:
+    app.context_processor(template_helpers)
+    app.add_url_rule("/lang/<code>", "set_language", set_language)
+    app.after_request(vary_on_language)
+
+
+def ui_language() -> str:
+    """The interface language of this request: the cookie, else the browser's preference."""
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return "nl" if request.accept_languages.best_match(LANGUAGES) == "nl" else "en"
+
+
+def text(key: str, lang: str, **values) -> str:
+    template = STRINGS[lang].get(key) or STRINGS["en"][key]
+    return template.format(**values) if values else template
+
+
+def message(value: str, lang: str) -> str:
+    """A validation message from ``kb`` in the interface language, where a translation exists."""
+    return MESSAGES_NL.get(value, value) if lang == "nl" else value
+
+
+def format_date(iso: str | None, lang: str) -> str:
+    """``2025-03-12`` as ``12 maart 2025`` / ``12 March 2025``; unparsable dates as given."""
+    try:
+        day = dt.date.fromisoformat(iso or "")
+    except ValueError:
+        return iso or ""
+    return f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}"
+
+
+def template_helpers() -> dict:
+    lang = ui_language()
+    return {
+        "lang": lang,
+        "other_lang": "en" if lang == "nl" else "nl",
+        "self_names": SELF_NAMES,
+        "t": lambda key, **values: text(key, lang, **values),
+        "kind_label": lambda kind: KINDS[lang].get(kind, kind),
+        "lang_label": lambda code: LANGUAGE_NAMES[lang].get(code, code),
+        "format_label": lambda value: FORMATS[lang].get(value, value),
+        "msg": lambda value: message(value, lang),
+        "format_date": lambda iso: format_date(iso, lang),
+    }
+
+
+def set_language(code: str) -> Response:
+    """Remember the chosen interface language and go back to the page it was chosen on."""
+    response = redirect(local_path(request.args.get("next")), code=303)
+    if code in LANGUAGES:
+        response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def local_path(target: str | None) -> str:
+    """``target`` when it is a path on this site, else ``/`` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
+        return "/"
+    return target
+
+
+def vary_on_language(response: Response) -> Response:
+    if not request.path.startswith(("/api/", "/static/")):
+        response.vary.add("Cookie")
+        response.vary.add("Accept-Language")
+    return response

@@ -1,0 +1,43 @@
+"""The session-note form: fill in, preview (without JavaScript), save; and the save the API shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, redirect, render_template, request
+
+from kb.documents import Document
+from kb.notes import FORMATS, NoteInvalid, add_note, validate_note
+from kb.rendering import render_markdown
+from web import knowledge
+from web.auth import note_writer
+from web.i18n import ui_language
+
+bp = Blueprint("notes", __name__)
+
+FIELDS = ("title", "date", "speakers", "tags", "language", "format", "body")
+
+
+def save_note(data) -> Document:
+    """Check who writes, validate the fields, write the file and index it: searchable on return."""
+    kb = knowledge()
+    writer = note_writer(kb.settings)
+    return add_note(kb, validate_note(data), added_by=writer)
+
+
+@bp.route("/notes/new", methods=["GET", "POST"])
+def form():
+    note_writer(knowledge().settings)  # say "not allowed" before anyone types a whole note
+    if request.method == "GET":
+        values = {"date": dt.date.today().isoformat(), "language": ui_language(), "format": FORMATS[0]}
+        return render_template("note_form.html", values=values, errors={}, preview=None, formats=FORMATS)
+    values = {name: request.form.get(name, "") for name in FIELDS}
+    if request.form.get("action") == "preview":
+        return render_template("note_form.html", values=values, errors={}, formats=FORMATS,
+                               preview=render_markdown(values["body"]))
+    try:
+        doc = save_note(values)
+    except NoteInvalid as invalid:
+        return render_template("note_form.html", values=values, errors=invalid.fields, preview=None,
+                               formats=FORMATS), 400
+    return redirect(doc.url, code=303)

@@ -1,0 +1,157 @@
+"""The API contract as an OpenAPI 3.1 document, written by hand next to the code it describes."""
+
+from __future__ import annotations
+
+from kb.documents import KINDS
+from kb.notes import FORMATS
+from kb.search import MAX_LIMIT, MAX_OFFSET
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    return {str(status): {"$ref": f"#/components/responses/{status}"} for status in statuses}
+
+
+def _object(properties: dict, required: list[str] | None = None) -> dict:
+    return {"type": "object", "properties": properties, "required": required or list(properties)}
+
+
+STRING = {"type": "string"}
+DATE = {"type": ["string", "null"], "format": "date"}
+STRINGS = {"type": "array", "items": STRING}
+DOC_ID = {
+    "name": "id", "in": "path", "required": True, "schema": STRING,
+    "description": "Document id, a path such as `sessions/2025-03-12-feedback-geven`; its slashes may be "
+                   "sent as they are or percent-encoded",
+}
+
+SCHEMAS = {
+    "Error": _object({"error": _object(
+        {"code": STRING, "message": STRING,
+         "fields": {"type": "object", "additionalProperties": STRING,
+                    "description": "per-field messages (invalid notes only)"}},
+        required=["code", "message"])}),
+    "SearchResult": _object({
+        "id": STRING, "kind": {"enum": list(KINDS)}, "title": STRING, "url": STRING,
+        "snippet": {"type": "string", "description": "HTML-escaped passage; matched terms in <mark>"},
+        "score": {"type": "number"}, "author": STRING, "date": DATE, "tags": STRINGS,
+        "lang": {"enum": ["nl", "en"]},
+    }),
+    "SearchPage": _object({
+        "query": STRING, "total": {"type": "integer"}, "took_ms": {"type": "number"},
+        "results": {"type": "array", "items": _ref("SearchResult")},
+    }),
+    "Post": _object({"author": STRING, "date": DATE, "accepted": {"type": "boolean"},
+                     "body_html": {"type": "string", "description": "sanitised HTML"}}),
+    "Document": _object({
+        "id": STRING, "kind": {"enum": list(KINDS)}, "title": STRING, "url": STRING,
+        "lang": {"enum": ["nl", "en"]}, "authors": STRINGS, "date": DATE, "tags": STRINGS,
+        "summary": STRING, "source_url": STRING, "format": STRING, "category": STRING,
+        "body_html": {"type": "string", "description": "the rendered, sanitised body (empty for forum threads)"},
+        "posts": {"type": "array", "items": _ref("Post")},
+    }),
+    "Suggestion": _object({"id": STRING, "kind": {"enum": list(KINDS)}, "title": STRING, "url": STRING,
+                           "reason": STRING, "score": {"type": "number"}}),
+    "Person": _object({"name": STRING, "score": {"type": "number"}, "reason": STRING,
+                       "documents": {"type": "array", "items": STRING, "description": "document ids"}}),
+    "Related": _object({"id": STRING, "related": {"type": "array", "items": _ref("Suggestion")},
+                        "people": {"type": "array", "items": _ref("Person")}}),
+    "NewNote": _object({
+        "title": {"type": "string", "maxLength": 200},
+        "date": {"type": "string", "format": "date"},
+        "speakers": {"oneOf": [STRINGS, {"type": "string", "description": "comma-separated"}]},
+        "tags": {"oneOf": [STRINGS, {"type": "string", "description": "comma-separated"}]},
+        "language": {"enum": ["nl", "en"]},
+        "format": {"enum": list(FORMATS)},
+        "body": {"type": "string", "description": "Markdown"},
+    }, required=["title", "date", "speakers", "language", "format", "body"]),
+    "NoteCreated": _object({"id": STRING, "url": STRING}),
+    "Health": _object({"status": {"enum": ["ok", "empty"]}, "documents": {"type": "integer"},
+                       "chunks": {"type": "integer"}, "model": STRING,
+                       "index_generation": {"type": "integer"}}),
+}
+
+RESPONSES = {
+    str(status): _json(_ref("Error"), description)
+    for status, description in (
+        (400, "invalid input (`invalid_input`)"),
+        (403, "not allowed to write (`forbidden`)"),
+        (404, "no such document or address (`not_found`)"),
+        (405, "method not allowed; the Allow header lists the allowed ones"),
+        (413, "request body over 256 KB"),
+        (415, "request body is not JSON"),
+        (503, "not ready: nothing indexed, index built with other settings, model missing, or busy"),
+    )
+}
+
+
+def _filter(name: str, description: str, schema: dict = STRING) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+PATHS = {
+    "/api/search": {"get": {
+        "summary": "Hybrid search: one result per document, best passage highlighted",
+        "parameters": [
+            {"name": "q", "in": "query", "required": True, "schema": {**STRING, "minLength": 1},
+             "description": "the question or keywords, in Dutch or English"},
+            _filter("kind", "only this kind", {"enum": list(KINDS)}),
+            _filter("tag", "only documents with this tag"),
+            _filter("author", "only documents by this author or speaker"),
+            _filter("lang", "only documents in this language", {"enum": ["nl", "en"]}),
+            _filter("limit", "results per page (default: the top_k setting)",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+            _filter("offset", "results to skip", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET,
+                                                   "default": 0}),
+        ],
+        "responses": {"200": _json(_ref("SearchPage"), "a page of results"), **_errors(400, 405, 503)},
+    }},
+    "/api/documents/{id}": {"get": {
+        "summary": "One document with its body rendered to sanitised HTML",
+        "parameters": [DOC_ID],
+        "responses": {"200": _json(_ref("Document"), "the document"), **_errors(404, 405)},
+    }},
+    "/api/documents/{id}/related": {"get": {
+        "summary": "Related learning: sessions, threads and articles, and people to ask, each with a reason",
+        "parameters": [DOC_ID],
+        "responses": {"200": _json(_ref("Related"), "suggestions"), **_errors(404, 405, 503)},
+    }},
+    "/api/notes": {"post": {
+        "summary": "Add a session note; it is searchable when the response returns",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewNote")}}},
+        "responses": {
+            "201": {**_json(_ref("NoteCreated"), "the note was saved and indexed"),
+                    "headers": {"Location": {"schema": STRING,
+                                             "description": "/api/documents/{id} of the new note"}}},
+            **_errors(400, 403, 405, 413, 415, 503),
+        },
+    }},
+    "/api/health": {"get": {
+        "summary": "Documents, chunks, model and index generation being served",
+        "responses": {"200": _json(_ref("Health"), "status"), **_errors(405)},
+    }},
+    "/api/openapi.json": {"get": {
+        "summary": "This document",
+        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+    }},
+}
+
+
+def openapi() -> dict:
+    """The OpenAPI 3.1 description of ``/api/``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Kennisbank API", "version": "1",
+                 "description": "Bilingual (Dutch/English) search and related learning over articles, "
+                                "session notes and forum threads. Errors are "
+                                "`{\"error\": {\"code\", \"message\"}}` with the HTTP status."},
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "responses": RESPONSES},
+    }
