@@ -49,7 +49,7 @@ def score(params, scores, groups, qrels):
 
 def main(folder: str) -> None:
     scores, groups, qrels = candidate_scores(Path(folder))
-    grid = itertools.product([0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5], [0.0, 0.1, 0.2, 0.3, 0.5], [0.0, 0.25, 0.5, 1.0], [5, 10, 20])
+    grid = itertools.product([0.2, 0.4, 0.6, 0.8, 1.0, 1.5], [0.0, 0.1, 0.2, 0.3, 0.5], [0.0, 0.25, 0.5, 1.0, 2.0], [5, 10, 20])
     results = []
     for weight, floor, boost, depth in grid:
         params = FusionParams(weight, floor, boost, depth)

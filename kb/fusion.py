@@ -18,7 +18,7 @@ class FusionParams:
 
     keyword_weight: float = 0.6  # weight of the keyword side when it agrees fully with dense
     agreement_floor: float = 0.15  # share of the weight kept when the two rankings share nothing
-    rare_term_boost: float = 0.5  # added share when a query term is rare in the index
+    rare_term_weight: float = 0.5  # added weight when a query term is rare in the index
     depth: int = 10  # how many top documents are compared for agreement
 
 
@@ -59,9 +59,7 @@ def keyword_weight(dense_ranking: list[str], keyword_ranking: list[str], rare_te
     share = params.agreement_floor + (1 - params.agreement_floor) * agreement(
         dense_ranking, keyword_ranking, params.depth
     )
-    if rare_term:
-        share = min(1.0, share + params.rare_term_boost)
-    return params.keyword_weight * share
+    return params.keyword_weight * share + (params.rare_term_weight if rare_term else 0.0)
 
 
 def fuse(dense: dict[str, float], keyword: dict[str, float], weight: float) -> list[tuple[str, float]]:

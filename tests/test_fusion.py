@@ -26,7 +26,7 @@ def test_agreement_counts_shared_top_documents():
 
 
 def test_keyword_weight_drops_when_rankings_disagree_and_rises_for_rare_terms():
-    params = FusionParams(keyword_weight=1.0, agreement_floor=0.1, rare_term_boost=0.5, depth=2)
+    params = FusionParams(keyword_weight=1.0, agreement_floor=0.1, rare_term_weight=0.5, depth=2)
     agree = keyword_weight(["a", "b"], ["a", "b"], False, params)
     disagree = keyword_weight(["a", "b"], ["x", "y"], False, params)
     rare = keyword_weight(["a", "b"], ["x", "y"], True, params)

@@ -39,12 +39,12 @@ def create_app(config: dict | None = None) -> Flask:
     settings = load_settings(overrides=config)
 
     app = Flask(__name__)
-    app.config.update(
-        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
+    app.config.update({
+        "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
         **flask_config,
-    )
+    })
     app.json.sort_keys = False  # keep the contract's field order
     app.secret_key = settings.secret_key or stored_secret_key(Layout(settings.data_dir).secret_key)
     app.extensions["kb"] = KnowledgeBase(settings, embedder=embedder)

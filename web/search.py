@@ -68,7 +68,9 @@ def page():
     results = kb.search(words, query.filters, query.limit, query.offset)
     learn_more = {"related": [], "people": []}
     if results.results:
-        learn_more = kb.related().for_results(kb.store(), [r.id for r in results.results])
+        shown = [r.id for r in results.results]
+        answer = kb.related().for_results(kb.store(), shown)
+        learn_more = {**answer, "related": [s for s in answer["related"] if s["id"] not in shown]}
     return render_template(
         "search.html", page=results, query=query, learn_more=learn_more,
         titles=titles_of(kb, learn_more), facets=facets(results, query),

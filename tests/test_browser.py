@@ -1,0 +1,145 @@
+"""A colleague's visit in headless Chromium: search in Dutch, read, follow related learning, add a note.
+
+Skipped when /usr/bin/chromium is missing, unless KB_REQUIRE_BROWSER=1 (then it fails).
+Screenshots land in tests/artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import web_config
+from web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+REQUIRED = os.environ.get("KB_REQUIRE_BROWSER") == "1"
+
+if not CHROMIUM.exists():
+    if REQUIRED:
+        pytest.fail(f"KB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing; install chromium to run the browser tests", allow_module_level=True)
+if REQUIRED:
+    from playwright.sync_api import sync_playwright
+else:
+    sync_playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").sync_playwright
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app over a small indexed world, served on a free loopback port in a thread."""
+    from werkzeug.serving import make_server
+
+    app = create_app(web_config(tmp_path_factory.mktemp("site")))
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    """Errors the page logged (a CSP violation or a failed load shows up here)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, console_errors):
+    """A Dutch-speaking colleague's tab; the test fails on any console error it leaves behind."""
+    context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = console_errors
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == []
+
+
+def test_colleague_searches_in_dutch_reads_and_follows_related_learning(server, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(server + "/")
+    assert page.locator("h1").inner_text() == "Wat wil je leren?"
+    page.get_by_role("searchbox", name="Zoeken").fill("hoe regel ik de eerste week van een nieuwe collega")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=*")
+    cards = page.locator("ol.cards > li")
+    assert cards.count() >= 2
+    first = cards.first.locator("h2 a")
+    assert "onboarding" in (first.get_attribute("href") or "")
+    assert page.locator("ol.cards mark").count() > 0
+    assert page.locator(".facets").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=True)
+
+    first.click()
+    page.wait_for_url("**/doc/**")
+    panel = page.locator("aside.related")
+    assert panel.locator("h2").inner_text() == "Verder leren"
+    suggestion = panel.locator("ul.suggestions a").first
+    assert suggestion.is_visible() and panel.locator("p.reason").first.inner_text()
+    assert panel.get_by_text("Wie kun je het vragen").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
+
+    suggestion.click()
+    page.wait_for_url("**/doc/**")
+    assert page.locator("article.document h1").is_visible()
+
+
+def test_colleague_adds_a_note_and_finds_it_first(server, page):
+    page.goto(server + "/")
+    page.get_by_role("link", name="Sessienotitie toevoegen").first.click()
+    page.wait_for_url("**/notes/new")
+    page.get_by_label("Titel").fill("Brown bag: werken met feature flags")
+    page.get_by_label("Sprekers").fill("Femke Jansen, Lars Brouwer")
+    page.get_by_label("Onderwerpen (tags)").fill("feature-flags, releases")
+    page.get_by_label("Vorm").select_option("brown bag")
+    page.get_by_label("Notitie", exact=True).fill(
+        "## Kern\n\nZet elke **feature flag** uit met een vervaldatum: de flamingoregel van team Checkout.")
+
+    page.get_by_role("button", name="Voorbeeld").click()
+    page.wait_for_load_state()
+    preview = page.locator("section.preview")
+    assert preview.locator("h2", has_text="Kern").is_visible()
+    assert preview.locator("strong", has_text="feature flag").is_visible()
+    assert page.get_by_label("Titel").input_value() == "Brown bag: werken met feature flags"
+
+    page.get_by_role("button", name="Notitie opslaan").click()
+    page.wait_for_url("**/doc/sessions/**")
+    assert page.locator("article.document h1").inner_text() == "Brown bag: werken met feature flags"
+    note_url = page.url
+
+    page.get_by_role("searchbox", name="Zoeken").fill("flamingoregel van team Checkout")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=*")
+    first = page.locator("ol.cards > li h2 a").first
+    assert note_url.endswith(first.get_attribute("href"))
+
+
+def test_form_errors_are_shown_next_to_the_fields(server, page, console_errors):
+    page.goto(server + "/notes/new")
+    page.get_by_label("Notitie", exact=True).fill("Alleen een tekst, verder niets.")
+    page.get_by_role("button", name="Notitie opslaan").click()
+    page.wait_for_load_state()
+    assert console_errors == ["Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"]
+    console_errors.clear()  # the form comes back with status 400, as it should
+    assert page.locator("#title-error").is_visible() and page.locator("#speakers-error").is_visible()
+    assert page.get_by_label("Notitie", exact=True).input_value() == "Alleen een tekst, verder niets."

@@ -1,0 +1,467 @@
+"""The web app over a small indexed world: the JSON API contract, every error status, the pages."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from kb.config import load_settings
+from kb.embeddings import HashingEmbedder
+from kb.knowledge import KnowledgeBase
+from kb.notes import add_note, validate_note
+from tests.conftest import web_config
+from web import create_app
+
+SESSION = "sessions/2025-04-17-onboarding-leerlunch"
+ARTICLE = "articles/2025-03-12-feedback-that-lands"
+HTML_ARTICLE = "articles/2025-10-07-toegankelijke-formulieren"
+THREAD = "forum/terraform-state-lock"
+NOTE = {
+    "title": "Workshop: schrijven van runbooks",
+    "date": "2026-02-10",
+    "speakers": "Lars Brouwer, Mark Visser",
+    "tags": "incident-response, runbooks",
+    "language": "nl",
+    "format": "workshop",
+    "body": "## Wat we leerden\n\nEen goed runbook begint met de zebrapadcontrole voor de nachtdienst.",
+}
+
+
+@pytest.fixture
+def config(tmp_path):
+    return web_config(tmp_path)
+
+
+@pytest.fixture
+def app(config):
+    app = create_app(config)
+    yield app
+    app.extensions["kb"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def error_of(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    error = response.get_json()["error"]
+    assert error["code"] == code and error["message"]
+    return error
+
+
+def config_path(config: dict) -> Path:
+    """The content folder of the app's world."""
+    return Path(config["content_dir"])
+
+
+def form_token(client, path: str = "/notes/new") -> str:
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+# search -------------------------------------------------------------------------------------
+
+
+def test_search_answers_with_the_contract_shape(client):
+    response = client.get("/api/search", query_string={"q": "state lock terraform", "limit": 3})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert list(body) == ["query", "total", "took_ms", "results"]
+    assert body["query"] == "state lock terraform" and body["total"] >= 1
+    first = body["results"][0]
+    assert set(first) == {"id", "kind", "title", "url", "snippet", "score", "author", "date", "tags", "lang"}
+    assert first["id"] == THREAD and first["url"] == "/doc/" + THREAD and first["kind"] == "forum"
+    assert "<mark>" in first["snippet"]
+    assert len(body["results"]) <= 3
+
+
+def test_search_filters_narrow_the_results(client):
+    body = client.get("/api/search", query_string={"q": "onboarding feedback terraform", "kind": "forum"}).get_json()
+    assert body["results"] and {r["kind"] for r in body["results"]} == {"forum"}
+    body = client.get("/api/search", query_string={"q": "onboarding feedback", "lang": "en"}).get_json()
+    assert {r["lang"] for r in body["results"]} == {"en"}
+    body = client.get("/api/search", query_string={"q": "feedback", "tag": "sbi"}).get_json()
+    assert [r["id"] for r in body["results"]] == [ARTICLE]
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"q": ""}, "empty"),
+    ({}, "empty"),
+    ({"q": "   "}, "empty"),
+    ({"q": "x" * 1001}, "limit"),
+    ({"q": "feedback", "limit": "0"}, "limit"),
+    ({"q": "feedback", "limit": "abc"}, "limit"),
+    ({"q": "feedback", "limit": "1000000"}, "limit"),
+    ({"q": "feedback", "offset": "-1"}, "offset"),
+    ({"q": "feedback", "offset": "1.5"}, "offset"),
+    ({"q": "feedback", "kind": "video"}, "kind"),
+    ({"q": "feedback", "lang": "de"}, "lang"),
+])
+def test_search_rejects_bad_parameters_with_400(client, params, words):
+    error = error_of(client.get("/api/search", query_string=params), 400, "invalid_input")
+    assert words in error["message"]
+
+
+@pytest.mark.parametrize("q", ['"unbalanced', "feed*", "NEAR(a b", "-terraform", "title:feedback",
+                               "a AND OR NOT", "(", "^", "'; DROP TABLE documents; --"])
+def test_search_survives_keyword_syntax_characters(client, q):
+    assert client.get("/api/search", query_string={"q": q}).status_code == 200
+
+
+def test_search_paginates_with_offset(client):
+    everything = client.get("/api/search", query_string={"q": "de het the onboarding feedback", "limit": 10}).get_json()
+    second = client.get("/api/search", query_string={"q": "de het the onboarding feedback", "limit": 1,
+                                                     "offset": 1}).get_json()
+    assert [r["id"] for r in second["results"]] == [everything["results"][1]["id"]]
+
+
+# documents and related ---------------------------------------------------------------------
+
+
+def test_document_comes_with_its_rendered_body(client):
+    doc = client.get("/api/documents/" + ARTICLE).get_json()
+    assert doc["id"] == ARTICLE and doc["kind"] == "article" and doc["lang"] == "en"
+    assert doc["authors"] == ["Sanne de Vries"] and doc["tags"] == ["feedback", "sbi"]
+    assert "<h2>Why feedback fails</h2>" in doc["body_html"]
+    assert doc["posts"] == []
+
+
+def test_html_article_body_is_cleaned(client):
+    doc = client.get("/api/documents/" + HTML_ARTICLE).get_json()
+    assert "zichtbaar label" in doc["body_html"]
+    for unwanted in ("<script", "analytics", "cookies", "nieuwsbrief", "<style"):
+        assert unwanted not in doc["body_html"]
+
+
+def test_forum_thread_posts_are_rendered_with_the_accepted_answer(client):
+    doc = client.get("/api/documents/" + THREAD).get_json()
+    assert doc["body_html"] == ""
+    assert [p["author"] for p in doc["posts"]] == ["Ahmed Yilmaz", "Lars Brouwer", "Mark Visser"]
+    assert [p["accepted"] for p in doc["posts"]] == [False, True, False]
+    assert "<code>terraform force-unlock</code>" in doc["posts"][1]["body_html"]
+
+
+def test_related_learning_has_the_contract_shape(client):
+    answer = client.get(f"/api/documents/{SESSION}/related").get_json()
+    assert answer["id"] == SESSION
+    assert answer["related"], "the onboarding thread is related to the onboarding session"
+    suggestion = answer["related"][0]
+    assert set(suggestion) == {"id", "kind", "title", "url", "reason", "score"}
+    assert suggestion["id"] == "forum/onboarding-eerste-week" and suggestion["reason"]
+    assert all(item["id"] != SESSION for item in answer["related"])
+    person = answer["people"][0]
+    assert {"name", "reason", "documents"} <= set(person) and person["documents"]
+
+
+@pytest.mark.parametrize("doc_id", [
+    "articles/does-not-exist", "../../etc/passwd", "articles/../../etc/passwd", "articles/..%2F..%2Fetc%2Fpasswd",
+    "etc/passwd", "articles/x%00y", "sessions", "articles/.hidden",
+])
+def test_unknown_or_path_like_ids_are_404(client, doc_id):
+    error_of(client.get("/api/documents/" + doc_id), 404, "not_found")
+    error_of(client.get(f"/api/documents/{doc_id}/related"), 404, "not_found")
+    assert client.get("/doc/" + doc_id).status_code == 404
+
+
+# notes -------------------------------------------------------------------------------------
+
+
+def test_note_is_created_and_found_first_at_once(client, config):
+    response = client.post("/api/notes", json=NOTE)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["id"].startswith("sessions/2026-02-10-workshop-schrijven-van-runbooks")
+    assert body["url"] == "/doc/" + body["id"]
+    assert response.headers["Location"].endswith("/api/documents/" + body["id"])
+    found = client.get("/api/search", query_string={"q": "zebrapadcontrole voor de nachtdienst"}).get_json()
+    assert found["results"][0]["id"] == body["id"]
+    assert client.get("/api/documents/" + body["id"]).get_json()["authors"] == ["Lars Brouwer", "Mark Visser"]
+    assert (config_path(config) / (body["id"] + ".md")).is_file()
+
+
+def test_invalid_note_lists_every_field_problem(client):
+    error = error_of(client.post("/api/notes", json={**NOTE, "title": "", "language": "fr", "speakers": []}),
+                     400, "invalid_input")
+    assert set(error["fields"]) == {"title", "language", "speakers"}
+
+
+@pytest.mark.parametrize("data", ["{not json", "null"])
+def test_note_that_is_not_json_is_400(client, data):
+    error_of(client.post("/api/notes", data=data, content_type="application/json"), 400, "invalid_input")
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+def test_note_in_another_format_is_415(client, content_type):
+    kwargs = {"content_type": content_type} if content_type else {}
+    error_of(client.post("/api/notes", data="title=x", **kwargs), 415, "unsupported_media_type")
+
+
+def test_oversized_note_is_413(client):
+    big = {**NOTE, "body": "woord " * 60_000}
+    error_of(client.post("/api/notes", data=json.dumps(big), content_type="application/json"), 413,
+             "request_entity_too_large")
+
+
+@pytest.mark.parametrize("method, path", [
+    ("delete", "/api/search"), ("get", "/api/notes"), ("put", "/api/health"), ("post", "/api/search"),
+    ("delete", "/api/documents/" + ARTICLE),
+])
+def test_wrong_method_is_405_with_allow_header(client, method, path):
+    response = getattr(client, method)(path)
+    error_of(response, 405, "method_not_allowed")
+    assert response.headers["Allow"]
+
+
+def test_header_auth_requires_the_proxy_header(config):
+    client = create_app({**config, "auth": "header"}).test_client()
+    error_of(client.post("/api/notes", json=NOTE), 403, "forbidden")
+    response = client.post("/api/notes", json=NOTE, headers={"X-Forwarded-User": "Eva Willems"})
+    assert response.status_code == 201
+    text = (config_path(config) / (response.get_json()["id"] + ".md")).read_text(encoding="utf-8")
+    assert "added_by: Eva Willems" in text
+
+
+def test_token_auth_requires_a_known_token(config, tmp_path):
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# token name\ns3cret-token Lars Brouwer\n")
+    client = create_app({**config, "auth": "token", "api_tokens": str(tokens)}).test_client()
+    error_of(client.post("/api/notes", json=NOTE), 403, "forbidden")
+    error_of(client.post("/api/notes", json=NOTE, headers={"Authorization": "Bearer wrong"}), 403, "forbidden")
+    response = client.post("/api/notes", json=NOTE, headers={"Authorization": "Bearer s3cret-token"})
+    assert response.status_code == 201
+
+
+# health, openapi, generations ---------------------------------------------------------------
+
+
+def test_health_reports_what_is_served(client):
+    health = client.get("/api/health").get_json()
+    assert health == {"status": "ok", "documents": 5, "chunks": health["chunks"], "model": "hashing",
+                      "index_generation": 1}
+    assert health["chunks"] >= 5
+
+
+def test_openapi_describes_every_api_path(app, client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1")
+    served = {re.sub(r"<(?:path:)?\w+>", "{id}", rule.rule): rule.methods - {"HEAD", "OPTIONS"}
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}
+    assert set(spec["paths"]) == set(served)
+    for path, methods in served.items():
+        assert {m.lower() for m in methods} == set(spec["paths"][path])
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["SearchResult"]["properties"]) == {"id", "kind", "title", "url", "snippet", "score",
+                                                          "author", "date", "tags", "lang"}
+    assert set(schemas["Error"]["properties"]["error"]["required"]) == {"code", "message"}
+
+
+def test_new_index_generation_is_served_without_restart(client, config):
+    before = client.get("/api/health").get_json()["index_generation"]
+    settings = load_settings(overrides={k: config[k] for k in ("content_dir", "data_dir", "model")}, environ={})
+    other = KnowledgeBase(settings, embedder=HashingEmbedder())  # another process, e.g. `kb add-note`
+    try:
+        doc = add_note(other, validate_note({**NOTE, "body": "Over de kwartelkoning en zijn zang."}))
+    finally:
+        other.close()
+    assert client.get("/api/health").get_json()["index_generation"] == before + 1
+    found = client.get("/api/search", query_string={"q": "kwartelkoning"}).get_json()
+    assert found["results"][0]["id"] == doc.id
+
+
+def test_search_before_anything_is_indexed_is_503_with_what_to_do(tmp_path):
+    (tmp_path / "content").mkdir()
+    client = create_app({"content_dir": str(tmp_path / "content"), "data_dir": str(tmp_path / "var"),
+                         "model": "hashing", "embedder": HashingEmbedder(), "TESTING": True}).test_client()
+    error = error_of(client.get("/api/search?q=feedback"), 503, "index_missing")
+    assert "make index" in error["message"]
+    assert client.get("/api/health").get_json()["status"] == "empty"
+    assert client.get("/search?q=feedback").status_code == 503
+    assert client.get("/").status_code == 200
+
+
+def test_unexpected_errors_become_a_clean_500(config, monkeypatch):
+    app = create_app({**config, "TESTING": False})
+    monkeypatch.setattr(app.extensions["kb"], "search", lambda *args, **kwargs: 1 / 0)
+    client = app.test_client()
+    error = error_of(client.get("/api/search?q=feedback"), 500, "internal_server_error")
+    assert "ZeroDivision" not in error["message"]
+    page = client.get("/search?q=feedback")
+    assert page.status_code == 500 and "text/html" in page.content_type
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_secret_key_is_generated_once_and_private(config):
+    first = create_app(config)
+    key_file = Path(config["data_dir"]) / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert create_app(config).secret_key == first.secret_key
+    assert create_app({**config, "secret_key": "x" * 40}).secret_key == "x" * 40
+
+
+# pages -------------------------------------------------------------------------------------
+
+
+def test_home_page_has_one_search_box_and_topics(client):
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('type="search"') == 1
+    assert 'href="/search?tag=onboarding"' in html
+
+
+def test_search_page_shows_cards_facets_and_learn_more(client):
+    response = client.get("/search", query_string={"q": "onboarding buddy eerste week"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert SESSION in result_links(html) and "Leerlunch: onboarding van nieuwe collega" in html
+    assert "<mark>" in html
+    assert 'class="panel facets"' in html and "kind=session" in html
+    assert "Learn more" in html and "People to ask" in html
+    assert re.search(r"in \d+ ms", html)
+
+
+def result_links(html: str) -> list[str]:
+    return re.findall(r'<h2><a href="/doc/([^"]+)">', html)
+
+
+def test_facet_link_narrows_and_active_filter_can_be_removed(client):
+    html = client.get("/search", query_string={"q": "onboarding", "kind": "forum"}).get_data(as_text=True)
+    assert result_links(html) and SESSION not in result_links(html)
+    assert 'href="/search?q=onboarding"' in html  # the remove link of the active filter
+
+
+def test_search_without_results_suggests_what_to_do(client):
+    html = client.get("/search", query_string={"q": "onboarding", "tag": "sbi", "kind": "forum"}).get_data(as_text=True)
+    assert "No results" in html and "remove them" in html
+    assert 'href="/search?tag=onboarding"' in html
+
+
+def test_tag_link_without_words_lists_tagged_documents(client):
+    html = client.get("/search?tag=terraform").get_data(as_text=True)
+    assert result_links(html) == [THREAD]
+
+
+def test_bad_search_on_the_page_is_an_error_page(client):
+    response = client.get("/search", query_string={"q": "x", "kind": "video"})
+    assert response.status_code == 400 and "text/html" in response.content_type
+    assert 'href="/"' in response.get_data(as_text=True)
+
+
+def test_document_page_shows_body_metadata_and_related_learning(client):
+    html = client.get("/doc/" + SESSION).get_data(as_text=True)
+    assert "<h2>Besluiten</h2>" in html
+    assert "Ingrid de Boer" in html and "lunch &amp; learn" in html
+    assert 'href="/search?tag=buddy"' in html
+    assert "Related learning" in html and 'href="/doc/forum/onboarding-eerste-week"' in html
+    assert "People to ask" in html
+
+
+def test_forum_page_marks_the_accepted_answer(client):
+    html = client.get("/doc/" + THREAD).get_data(as_text=True)
+    assert html.count('class="post accepted"') == 1
+    assert "Accepted answer" in html
+
+
+def test_unknown_document_page_is_a_404_page_with_a_way_home(client):
+    response = client.get("/doc/articles/nope")
+    assert response.status_code == 404 and "text/html" in response.content_type
+    assert 'href="/"' in response.get_data(as_text=True)
+
+
+def test_interface_speaks_dutch_when_the_browser_prefers_it(client):
+    html = client.get("/", headers={"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.8"}).get_data(as_text=True)
+    assert '<html lang="nl">' in html and "Wat wil je leren?" in html
+    html = client.get("/", headers={"Accept-Language": "de-DE,de;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="en">' in html
+
+
+def test_language_switch_sets_a_cookie_and_goes_back_locally(client):
+    response = client.get("/lang/nl", query_string={"next": "/search?q=feedback"})
+    assert response.status_code == 303 and response.headers["Location"] == "/search?q=feedback"
+    assert "lang=nl" in response.headers["Set-Cookie"]
+    assert "Wat wil je leren?" in client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"):
+        assert client.get("/lang/en", query_string={"next": target}).headers["Location"] == "/"
+
+
+# the note form -----------------------------------------------------------------------------
+
+
+def test_note_form_defaults_to_today_and_lists_formats(client):
+    import datetime as dt
+
+    html = client.get("/notes/new").get_data(as_text=True)
+    assert f'value="{dt.date.today().isoformat()}"' in html
+    assert '<option value="lunch &amp; learn" selected>' in html
+    assert 'name="csrf_token"' in html
+
+
+def test_form_post_without_a_valid_token_is_refused(client):
+    response = client.post("/notes/new", data={**NOTE, "action": "save"})
+    assert response.status_code == 400 and "reload the page" in response.get_data(as_text=True)
+    response = client.post("/notes/new", data={**NOTE, "csrf_token": "forged", "action": "save"})
+    assert response.status_code == 400
+
+
+def test_token_of_another_session_is_refused(app):
+    token = form_token(app.test_client())
+    response = app.test_client().post("/notes/new", data={**NOTE, "csrf_token": token})
+    assert response.status_code == 400
+
+
+def test_form_saves_the_note_and_redirects_to_it(client):
+    response = client.post("/notes/new", data={**NOTE, "csrf_token": form_token(client), "action": "save"})
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert location.startswith("/doc/sessions/2026-02-10-workshop-schrijven-van-runbooks")
+    html = client.get(location).get_data(as_text=True)
+    assert "zebrapadcontrole" in html and "Workshop: schrijven van runbooks" in html
+
+
+def test_form_keeps_what_was_typed_and_marks_invalid_fields(client):
+    response = client.post("/notes/new", data={**NOTE, "title": "", "speakers": "",
+                                               "csrf_token": form_token(client), "action": "save"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "give the note a title" in html and "name at least one speaker" in html
+    assert 'aria-invalid="true"' in html and "zebrapadcontrole" in html
+
+
+def test_form_preview_renders_markdown_without_saving(client, config):
+    before = sorted((config_path(config) / "sessions").iterdir())
+    response = client.post("/notes/new", data={**NOTE, "body": "## Kop\n\n<script>alert(1)</script>**vet**",
+                                               "csrf_token": form_token(client), "action": "preview"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<h2>Kop</h2>" in html and "<strong>vet</strong>" in html and "<script>alert" not in html
+    assert sorted((config_path(config) / "sessions").iterdir()) == before
+
+
+def test_note_bodies_are_sanitised_on_the_page(client):
+    body = "Hallo <script>alert(1)</script> [klik](javascript:alert(2)) <img src=x onerror=alert(3)>"
+    doc_id = client.post("/api/notes", json={**NOTE, "body": body}).get_json()["id"]
+    html = client.get("/doc/" + doc_id).get_data(as_text=True)
+    assert "<script>alert" not in html and "javascript:" not in html and "onerror" not in html
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=feedback", "/doc/" + ARTICLE, "/notes/new", "/api/health",
+                                  "/api/search?q=", "/nope", "/static/kb.css"])
+def test_every_response_carries_the_security_headers(client, path):
+    headers = client.get(path).headers
+    assert headers["Content-Security-Policy"] == (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_pages_have_no_inline_script_or_style(client):
+    for path in ("/", "/search?q=feedback", "/doc/" + THREAD, "/notes/new"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<script" not in html and "<style" not in html and " style=" not in html and " on" + "click" not in html
