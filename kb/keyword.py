@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 
 import snowballstemmer
 
 from kb.language import DUTCH, ENGLISH, detect_language
 
-_CLITICS = frozenset("s t d m ll re ve".split())
+_CLITICS = frozenset(["s", "t", "d", "m", "ll", "re", "ve"])
 STOPWORDS = {"nl": DUTCH | _CLITICS, "en": ENGLISH | _CLITICS}
 ANY_STOPWORD = DUTCH | ENGLISH | _CLITICS
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -61,9 +61,10 @@ class Analyzer:
             return None
         if word in self._split_cache:
             return self._split_cache[word]
-        known: Callable[[str], bool] = lambda part: len(part) >= _MIN_PART and (
-            stem(part, "nl") in self.vocabulary or stem(part, "en") in self.vocabulary
-        )
+
+        def known(part: str) -> bool:
+            return len(part) >= _MIN_PART and (stem(part, "nl") in self.vocabulary or stem(part, "en") in self.vocabulary)
+
         best: tuple[tuple[int, int], tuple[str, str]] | None = None
         for cut in range(_MIN_PART, len(word) - _MIN_PART + 1):
             head, tail = word[:cut], word[cut:]

@@ -93,10 +93,10 @@ class KnowledgeBase:
 
     # operations ------------------------------------------------------------------------------
 
-    def search(self, query: str, filters: Filters = Filters(), limit: int | None = None, offset: int = 0,
+    def search(self, query: str, filters: Filters | None = None, limit: int | None = None, offset: int = 0,
                mode: str = "hybrid") -> Page:
         limit = self.settings.top_k if limit is None else limit
-        return self.searcher().search(self.store(), query, filters, limit, offset, mode)
+        return self.searcher().search(self.store(), query, filters or Filters(), limit, offset, mode)
 
     def document(self, doc_id: str) -> Document:
         doc = self.store().get_document(doc_id)

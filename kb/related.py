@@ -133,18 +133,20 @@ def choose_slate(scored: list[tuple[str, float]], vectors: DocumentVectors, meta
     chosen = sorted(chosen, key=lambda item: -item[1])[:size]
     rest = [item for item in eligible if item not in chosen]
     while rest and len(chosen) < size:
-        picked = [vectors.matrix[vectors.position[d]] for d, _ in chosen]
-
-        def marginal(item: tuple[str, float]) -> float:
-            if not picked:
-                return item[1]
-            closeness = max(float(vectors.matrix[vectors.position[item[0]]] @ p) for p in picked)
-            return item[1] - DIVERSITY * max(0.0, closeness - threshold)
-
-        best = max(rest, key=marginal)
+        best = max(rest, key=lambda item: _marginal(item, chosen, vectors, threshold))
         chosen.append(best)
         rest.remove(best)
     return sorted(chosen, key=lambda item: -item[1])
+
+
+def _marginal(item: tuple[str, float], chosen: list[tuple[str, float]], vectors: DocumentVectors,
+              threshold: float) -> float:
+    """A candidate's score, held back by how close it is to the closest one already chosen."""
+    if not chosen:
+        return item[1]
+    vector = vectors.matrix[vectors.position[item[0]]]
+    closeness = max(float(vectors.matrix[vectors.position[doc]] @ vector) for doc, _ in chosen)
+    return item[1] - DIVERSITY * max(0.0, closeness - threshold)
 
 
 def best_passage(store: Store, doc_id: str, vector: np.ndarray) -> str:

