@@ -55,7 +55,7 @@ def main(folder: str) -> None:
     floor = {group: max(keyword_only[group], dense_only[group]) for group in keyword_only}
     print("keyword only ", _line(keyword_only))
     print("dense only   ", _line(dense_only))
-    grid = itertools.product([0.0, 0.2, 0.4, 0.6, 1.0], [0.0, 0.5, 1.0, 1.5, 2.0, 3.0], [1.0, 2.0, 4.0], [5, 10, 20])
+    grid = itertools.product([0.0, 0.2, 0.4, 0.6, 1.0], [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0], [1.0, 2.0, 3.0, 4.0, 6.0], [5, 10, 20])
     results = []
     for agreement_weight, coverage_weight, power, depth in grid:
         params = FusionParams(agreement_weight, coverage_weight, power, depth)

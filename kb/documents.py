@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -104,40 +105,63 @@ def build_document(relative_path: str, fields: dict, body: str = "", body_format
     kind = kind_for(relative_path)
     if kind is None:
         raise ContentError(f"{relative_path}: not under articles/, sessions/ or forum/")
+    if not is_valid_id(doc_id_for(relative_path)):
+        raise ContentError(f"{relative_path}: the file name makes no usable address; "
+                           "rename it with letters, digits, '.', '-' and '_' only")
     if not isinstance(fields, dict):
         raise ContentError(f"{relative_path}: front matter must be a mapping of fields, not {type(fields).__name__}")
-    title = fields.get("title")
-    if not isinstance(title, str | int | float) or not str(title).strip():
-        raise ContentError(f"{relative_path}: missing title")
+    where = relative_path
+    title = " ".join(text_field(fields.get("title"), where, "title").split())
+    if not title:
+        raise ContentError(f"{where}: missing title")
     people = fields.get("speakers") if kind == "session" else fields.get("author", fields.get("authors"))
     posts = posts or []
-    text_for_language = " ".join([str(title), body, *(p.body for p in posts)])
-    language = str(fields.get("language") or fields.get("lang") or "").strip().lower()[:2]
-    return Document(
+    text_for_language = " ".join([title, body, *(p.body for p in posts)])
+    language = text_field(fields.get("language") or fields.get("lang"), where, "language").lower()[:2]
+    doc = Document(
         id=doc_id_for(relative_path),
         kind=kind,
-        title=" ".join(str(title).split()),
+        title=title,
         body=body,
         body_format=body_format,
         lang=language if language in ("nl", "en") else detect_language(text_for_language),
-        authors=_names(people, relative_path, "speakers" if kind == "session" else "author"),
-        date=parse_date(fields.get("date"), relative_path),
-        tags=_names(fields.get("tags"), relative_path, "tags", lower=True),
-        summary=str(fields.get("summary") or "").strip(),
-        source_url=str(fields.get("source_url") or fields.get("url") or "").strip(),
-        format=str(fields.get("format") or "").strip(),
-        category=str(fields.get("category") or "").strip(),
+        authors=_names(people, where, "speakers" if kind == "session" else "author"),
+        date=parse_date(fields.get("date"), where),
+        tags=_names(fields.get("tags"), where, "tags", lower=True),
+        summary=text_field(fields.get("summary"), where, "summary"),
+        source_url=text_field(fields.get("source_url") or fields.get("url"), where, "source_url"),
+        format=text_field(fields.get("format"), where, "format"),
+        category=text_field(fields.get("category"), where, "category"),
         posts=posts,
         path=relative_path,
     )
+    try:
+        doc.to_json().encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from a "\ud800" escape in JSON or YAML
+        raise ContentError(f"{where}: contains {exc.object[exc.start]!r}, which is not a character; "
+                           "remove it or save the text as UTF-8") from None
+    return doc
+
+
+def text_field(value, where: str, name: str) -> str:
+    """A field that holds one text (a number or a date reads as text), stripped; ``""`` when absent.
+
+    Lists and mappings are refused rather than shown as Python reprs (and a YAML alias bomb is
+    never expanded into a string).
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str | int | float | dt.date):
+        raise ContentError(f"{where}: {name} must be a text, not a {_type_name(value)}")
+    return str(value).strip()
 
 
 def parse_date(value, where: str = "") -> str | None:
     """ISO ``YYYY-MM-DD`` from a date, a datetime or an ISO string; ContentError otherwise."""
-    import datetime as dt
-
     if value is None or value == "":
         return None
+    if not isinstance(value, str | int | dt.date):
+        raise ContentError(f"{where}: date must be a date (YYYY-MM-DD), not a {_type_name(value)}")
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
@@ -157,5 +181,11 @@ def _names(value, where: str, field_name: str, lower: bool = False) -> list[str]
         value = [part for part in re.split(r"[,;]", value)]
     if not isinstance(value, list | tuple):
         raise ContentError(f"{where}: {field_name} must be a list or a comma-separated text")
+    if not all(item is None or isinstance(item, str | int | float | dt.date) for item in value):
+        raise ContentError(f"{where}: {field_name} must be a list of texts, not of lists or mappings")
     names = [" ".join(str(item).split()) for item in value if item is not None and str(item).strip()]
     return [name.lower() for name in names] if lower else names
+
+
+def _type_name(value) -> str:
+    return {"dict": "mapping", "tuple": "list"}.get(type(value).__name__, type(value).__name__)

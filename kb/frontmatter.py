@@ -23,6 +23,8 @@ def split_front_matter(text: str, path: str) -> tuple[dict, str]:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 2}" if where is not None else ""
         raise ContentError(f"{path}: invalid YAML front matter{line}: {getattr(exc, 'problem', exc)}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. "date: 0000-01-01", or lists nested thousands deep
+        raise ContentError(f"{path}: invalid YAML front matter: {exc}") from None
     if not isinstance(fields, dict):
         raise ContentError(f"{path}: front matter must be a mapping of fields (title: ..., date: ...)")
     return fields, match.group(2).strip()

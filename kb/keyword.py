@@ -10,6 +10,7 @@ Known parts are the stems already in the index.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -138,3 +139,20 @@ def highlight(text: str, groups: list[set[str]], analyzer: Analyzer) -> str:
             last = match.end()
     out.append(html.escape(text[last:]))
     return "".join(out)
+
+
+def bm25(groups: list[set[str]], title: list[str], text: list[str], document_frequency: dict[str, int],
+         chunks: int, average_length: float, k1: float = 1.2, b: float = 0.75, title_weight: float = 2.0) -> float:
+    """BM25 of one passage where each query word counts once, whichever of its alternative
+    stems (Dutch, English, compound parts) the passage holds; title words count ``title_weight``
+    times. FTS5's own bm25() would count every alternative as a separate query term."""
+    length = title_weight * len(title) + len(text)
+    norm = k1 * (1 - b + b * length / max(average_length, 1.0))
+    score = 0.0
+    for group in groups:
+        frequency = sum(title_weight * title.count(term) + text.count(term) for term in group)
+        if frequency:
+            df = max(document_frequency.get(term, 0) for term in group)
+            idf = math.log((chunks - df + 0.5) / (df + 0.5) + 1.0)
+            score += idf * frequency * (k1 + 1) / (frequency + norm)
+    return score

@@ -78,9 +78,21 @@ def validate_note(data: dict) -> Note:
         errors["body"] = "write the note itself"
     elif len(body) > MAX_BODY:
         errors["body"] = f"at most {MAX_BODY} characters"
+    for name, value in (("title", title), ("speakers", speakers), ("tags", tags), ("body", body)):
+        if name not in errors and not _is_text(value):
+            errors[name] = "contains characters that are not text"
     if errors:
         raise NoteInvalid(errors)
     return Note(title, date, speakers, tags, language, note_format, body)
+
+
+def _is_text(value: str | list[str]) -> bool:
+    """False when the value holds lone surrogates (JSON escapes like ``\\ud800``), which no file can store."""
+    try:
+        "".join(value).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _list(value) -> list[str]:

@@ -10,10 +10,11 @@ import numpy as np
 
 from kb.errors import InvalidInput
 from kb.fusion import TUNED, FusionParams, fuse, group_best, keyword_weight, ranking
-from kb.keyword import Analyzer, highlight, match_expression
+from kb.keyword import Analyzer, bm25, highlight, match_expression
 from kb.store import DocMeta, Store
 
 MODES = ("hybrid", "dense", "keyword")
+TITLE_WEIGHT = 2.0  # a title word counts as much as two body words
 CANDIDATES = 100  # chunks taken from each side before fusion (the depth the fusion was tuned at)
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
@@ -115,7 +116,8 @@ class Searcher:
         with store.snapshot():
             self.meta: dict[str, DocMeta] = store.doc_meta()
             chunk_ids, owners = store.chunk_owners()
-            vocabulary = dict(store.conn.execute("SELECT term, doc FROM chunks_vocab"))
+            vocabulary = store.document_frequencies()
+            self.average_length = store.average_terms_length(TITLE_WEIGHT)
         self.owner = dict(zip(chunk_ids.tolist(), owners, strict=True))
         self.chunks_of: dict[str, list[int]] = {}
         for chunk, doc in self.owner.items():
@@ -184,14 +186,16 @@ class Searcher:
         if mode in ("hybrid", "keyword"):
             tick = time.perf_counter()
             expression = match_expression(groups)
-            hits = store.keyword_search(expression, depth, None if allowed is None else allowed[0]) if expression else []
+            found = store.keyword_search(expression, depth, None if allowed is None else allowed[0]) if expression else []
+            terms = store.chunk_terms([chunk_id for chunk_id, _, _ in found]) if found else {}
+            hits = [(chunk_id, doc, self._bm25(groups, terms[chunk_id])) for chunk_id, doc, _ in found if chunk_id in terms]
             best = group_best(hits)
             keyword = {doc: score for doc, (score, _) in best.items()}
             for chunk_id, doc, score in hits:
                 chunk_scores.setdefault(doc, []).append((chunk_id, 0.0, score))
             if mode == "hybrid" and best:
-                top_chunk = max(best.values())[1]
-                coverage = self.coverage(groups, set(store.chunk_terms(top_chunk).split()))
+                title, text = terms[max(best.values())[1]]
+                coverage = self.coverage(groups, set(title) | set(text))
             timings["keyword"] += time.perf_counter() - tick
         return dense, keyword, chunk_scores, coverage
 
@@ -202,6 +206,10 @@ class Searcher:
             return sorted(keyword.items(), key=lambda item: (-item[1], item[0])), 1.0
         weight = keyword_weight(ranking(dense), ranking(keyword), coverage, self.params)
         return fuse(dense, keyword, weight), weight
+
+    def _bm25(self, groups: list[set[str]], terms: tuple[list[str], list[str]]) -> float:
+        return bm25(groups, terms[0], terms[1], self.document_frequency, self.chunk_count, self.average_length,
+                    title_weight=TITLE_WEIGHT)
 
     def coverage(self, groups: list[set[str]], present: set[str]) -> float:
         """Share of the query's weight (IDF) among the ``present`` terms: near 1 when the keyword

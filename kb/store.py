@@ -180,10 +180,24 @@ class Store:
         )
         return [(r[0], r[1], float(r[2])) for r in rows]
 
-    def chunk_terms(self, chunk_id: int) -> str:
-        """The analysed terms (title and text) of one chunk, as indexed."""
-        row = self.conn.execute("SELECT title || ' ' || terms FROM chunks_fts WHERE rowid = ?", (chunk_id,)).fetchone()
-        return row[0] if row else ""
+    def chunk_terms(self, ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
+        """The analysed (title terms, text terms) of chunks, as indexed."""
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT rowid, title, terms FROM chunks_fts WHERE rowid IN ({marks})", ids)
+        return {row[0]: (row[1].split(), row[2].split()) for row in rows}
+
+    def average_terms_length(self, title_weight: float) -> float:
+        """Mean analysed length of a chunk, title words counted ``title_weight`` times (for BM25)."""
+        row = self.conn.execute(
+            "SELECT avg(? * (length(title) - length(replace(title, ' ', '')) + (title != ''))"
+            " + length(terms) - length(replace(terms, ' ', '')) + (terms != '')) FROM chunks_fts",
+            (title_weight,),
+        ).fetchone()
+        return float(row[0] or 1.0)
+
+    def document_frequencies(self) -> dict[str, int]:
+        """For every indexed term, the number of chunks that hold it."""
+        return dict(self.conn.execute("SELECT term, doc FROM chunks_vocab"))
 
     def vocabulary(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT term FROM chunks_vocab")}

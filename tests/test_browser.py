@@ -6,52 +6,31 @@ Screenshots land in tests/artifacts/ (git-ignored).
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import pytest
 
+from tests.browser_support import launch, require_browser, serve
 from tests.conftest import web_config
 from web import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
+sync_playwright = require_browser()
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-REQUIRED = os.environ.get("KB_REQUIRE_BROWSER") == "1"
-
-if not CHROMIUM.exists():
-    if REQUIRED:
-        pytest.fail(f"KB_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing; install chromium to run the browser tests", allow_module_level=True)
-if REQUIRED:
-    from playwright.sync_api import sync_playwright
-else:
-    sync_playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").sync_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app over a small indexed world, served on a free loopback port in a thread."""
-    from werkzeug.serving import make_server
-
-    app = create_app(web_config(tmp_path_factory.mktemp("site")))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with serve(create_app(web_config(tmp_path_factory.mktemp("site")))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         yield browser
         browser.close()
 

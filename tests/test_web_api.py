@@ -434,7 +434,7 @@ def test_form_keeps_what_was_typed_and_marks_invalid_fields(client):
 
 def test_form_preview_renders_markdown_without_saving(client, config):
     before = sorted((config_path(config) / "sessions").iterdir())
-    response = client.post("/notes/new", data={**NOTE, "body": "## Kop\n\n<script>alert(1)</script>**vet**",
+    response = client.post("/notes/new", data={**NOTE, "body": "## Kop\n\n<script>alert(1)</script>\n\n**vet**",
                                                "csrf_token": form_token(client), "action": "preview"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200

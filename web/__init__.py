@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app
 from kb.config import load_settings
 from kb.knowledge import KnowledgeBase
 from kb.layout import Layout
+from web import auth
 
 MAX_REQUEST_BYTES = 256 * 1024
 CONTENT_SECURITY_POLICY = (
@@ -37,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     embedder = config.pop("embedder", None)
     flask_config = {key: config.pop(key) for key in list(config) if key.isupper()}  # TESTING, ...
     settings = load_settings(overrides=config)
+    auth.check_settings(settings)
 
     app = Flask(__name__)
     app.config.update({

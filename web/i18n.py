@@ -206,6 +206,7 @@ MESSAGES_NL = {
     "nl or en": "nl of en",
     "write the note itself": "schrijf de notitie zelf",
     "at most 100000 characters": "hoogstens 100000 tekens",
+    "contains characters that are not text": "bevat tekens die geen tekst zijn",
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from kb.documents import Document, Post, build_document, parse_date
+from kb.documents import Document, Post, build_document, parse_date, text_field
 from kb.errors import ContentError
 
 
@@ -37,9 +37,10 @@ def _simple(data: dict, path: str) -> Document:
         raise ContentError(f"{path}: 'posts' must be a non-empty list")
     posts = []
     for number, post in enumerate(raw_posts, start=1):
-        if not isinstance(post, dict) or not isinstance(post.get("body"), str) or not str(post.get("author") or "").strip():
+        if not isinstance(post, dict) or not isinstance(post.get("body"), str) or not isinstance(post.get("author"), str) \
+                or not post["author"].strip():
             raise ContentError(f"{path}: post {number} needs an 'author' and a text 'body'")
-        posts.append(Post(author=str(post["author"]).strip(), date=parse_date(post.get("date"), path),
+        posts.append(Post(author=post["author"].strip(), date=parse_date(post.get("date"), path),
                           body=post["body"], body_format="markdown", accepted=bool(post.get("accepted"))))
     fields = {key: data.get(key) for key in ("title", "tags", "language", "category")}
     fields["date"] = posts[0].date
@@ -57,18 +58,20 @@ def _discourse(data: dict, path: str) -> Document:
     for number, post in enumerate(raw_posts, start=1):
         if not isinstance(post, dict) or not isinstance(post.get("cooked"), str):
             raise ContentError(f"{path}: post {number} in post_stream has no 'cooked' HTML")
-        author = str(post.get("name") or post.get("username") or "").strip()
+        author = text_field(post.get("name") or post.get("username"), path, f"post {number} name")
         if not author:
             raise ContentError(f"{path}: post {number} in post_stream has no 'name' or 'username'")
         accepted = bool(post.get("accepted_answer")) or post.get("post_number") == accepted_number
         posts.append(Post(author=author, date=parse_date(post.get("created_at"), path), body=post["cooked"],
                           body_format="html", accepted=accepted))
-    tags = [tag if isinstance(tag, str) else str((tag or {}).get("name", "")) for tag in data.get("tags") or []]
+    tags = data.get("tags")
+    if isinstance(tags, list):  # newer Discourse versions send {"name": ...} objects
+        tags = [tag.get("name") if isinstance(tag, dict) else tag for tag in tags]
     fields = {
         "title": data.get("title") or data.get("fancy_title"),
-        "tags": [tag for tag in tags if tag],
+        "tags": tags,
         "date": posts[0].date,
         "author": [posts[0].author],
-        "category": str(data.get("category_id") or ""),
+        "category": data.get("category_id"),
     }
     return build_document(path, fields, "", "html", posts)
