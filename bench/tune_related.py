@@ -30,7 +30,6 @@ def main(folder: str, tag_weights: tuple[float, ...] = (0.0, 0.02, 0.04, 0.08, 0
     kb.apply(Changes(upserts=corpus_documents(folder_path, settings), full=True))
     cases = [json.loads(line) for line in (folder_path / "related.jsonl").read_text().splitlines() if line.strip()]
     index = kb.related()
-    store = kb.store()
     rows = []
     for tag_weight in tag_weights:
         related.TAG_WEIGHT = tag_weight

