@@ -7,6 +7,7 @@ when a newer generation is published (by the nightly run or a note), without a r
 
 from __future__ import annotations
 
+import json
 import threading
 
 from kb.config import Settings
@@ -116,10 +117,19 @@ class KnowledgeBase:
         store = self.store()
         documents, chunks = store.counts()
         generation = store.generation()
-        return {
+        health = {
             "status": "ok" if generation else "empty",
             "documents": documents,
             "chunks": chunks,
             "model": store.get_meta("model") or self.settings.model,
             "index_generation": generation,
         }
+        if self.layout.last_run.exists():  # the summary the last index run wrote
+            try:
+                last = json.loads(self.layout.last_run.read_text())
+                health["last_run"] = {key: last.get(key) for key in ("finished_at", "seconds", "added", "updated",
+                                                                     "removed", "embedded")}
+                health["last_run"]["skipped"] = len(last.get("skipped", []))
+            except (OSError, ValueError):
+                pass
+        return health

@@ -244,9 +244,11 @@ def test_token_auth_requires_a_known_token(config, tmp_path):
 
 def test_health_reports_what_is_served(client):
     health = client.get("/api/health").get_json()
+    last_run = health.pop("last_run")
     assert health == {"status": "ok", "documents": 5, "chunks": health["chunks"], "model": "hashing",
                       "index_generation": 1}
     assert health["chunks"] >= 5
+    assert last_run["added"] == 5 and last_run["skipped"] == 0 and last_run["finished_at"]
 
 
 def test_openapi_describes_every_api_path(app, client):

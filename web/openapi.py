@@ -79,7 +79,10 @@ SCHEMAS = {
     "NoteCreated": _object({"id": STRING, "url": STRING}),
     "Health": _object({"status": {"enum": ["ok", "empty"]}, "documents": {"type": "integer"},
                        "chunks": {"type": "integer"}, "model": STRING,
-                       "index_generation": {"type": "integer"}}),
+                       "index_generation": {"type": "integer"},
+                       "last_run": {"type": "object", "description": "summary of the last index run: finished_at, "
+                                    "seconds, added, updated, removed, embedded, skipped (count)"}},
+                      required=["status", "documents", "chunks", "model", "index_generation"]),
 }
 
 RESPONSES = {
