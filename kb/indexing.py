@@ -141,7 +141,9 @@ def _publish(store, settings, layout, changes, chunked, vectors, model, dim, sti
             if doc_id in known and still_gone(doc_id):
                 index.remove(store.delete_document(doc_id))
                 result.removed += 1
-        analyzer = Analyzer(store.vocabulary())
+        # A full run knows only the words of its own documents, so it gives the same index terms as
+        # a first index in an empty data folder, whatever earlier runs left in the vocabulary.
+        analyzer = Analyzer(() if changes.full else store.vocabulary())
         docs = changes.upserts
         analyzer.learn(stem(t, doc.lang) for doc in docs for c in chunked[doc.id] for t in tokens(c.embed_text))
         for doc in docs:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import math
 import re
+import threading
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -26,13 +28,17 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _MIN_COMPOUND = 9
 _MIN_PART = 4
 _LINKERS = ("", "s", "en", "e")
+_FORMS_CACHE = 200_000  # words whose stems an analyzer remembers
 
-_STEMMERS = {"nl": snowballstemmer.stemmer("dutch"), "en": snowballstemmer.stemmer("english")}
+_STEMMERS = threading.local()  # a snowball stemmer keeps the word in hand on itself: one per thread
 
 
 @lru_cache(maxsize=200_000)
 def stem(word: str, lang: str) -> str:
-    return _STEMMERS.get(lang, _STEMMERS["en"]).stemWord(word)
+    stemmers = getattr(_STEMMERS, "by_lang", None)
+    if stemmers is None:
+        stemmers = _STEMMERS.by_lang = {"nl": snowballstemmer.stemmer("dutch"), "en": snowballstemmer.stemmer("english")}
+    return stemmers.get(lang, stemmers["en"]).stemWord(word)
 
 
 def tokens(text: str) -> list[str]:
@@ -51,10 +57,12 @@ class Analyzer:
     def __init__(self, vocabulary: Iterable[str] = ()) -> None:
         self.vocabulary: set[str] = set(vocabulary)
         self._split_cache: dict[str, tuple[str, str] | None] = {}
+        self._forms: dict[str, frozenset[str]] = {}
 
     def learn(self, terms: Iterable[str]) -> None:
         self.vocabulary.update(terms)
         self._split_cache.clear()
+        self._forms.clear()
 
     def split_compound(self, word: str) -> tuple[str, str] | None:
         """The best split of a long word into two known parts, or None."""
@@ -83,6 +91,21 @@ class Analyzer:
         self._split_cache[word] = result
         return result
 
+    def forms(self, word: str) -> frozenset[str]:
+        """Every stem a lower-case word matches: Dutch, English, and its compound parts' (cached:
+        searches ask for the same words over and over, in queries and in snippets)."""
+        found = self._forms.get(word)
+        if found is None:
+            stems = {stem(word, "nl"), stem(word, "en")}
+            parts = self.split_compound(word)
+            if parts:
+                stems.update(stem(part, lang) for part in parts for lang in ("nl", "en"))
+            found = frozenset(stems)
+            if len(self._forms) >= _FORMS_CACHE:
+                self._forms.clear()
+            self._forms[word] = found
+        return found
+
     def index_terms(self, text: str, lang: str) -> str:
         """Space-separated stems for the FTS5 ``terms`` column (stop words left out)."""
         terms: list[str] = []
@@ -104,11 +127,7 @@ class Analyzer:
         for token in dict.fromkeys(tokens(query)):
             if token in stopwords:
                 continue
-            group = {stem(token, "nl"), stem(token, "en")}
-            parts = self.split_compound(token)
-            if parts:
-                group.update(stem(part, lang) for part in parts for lang in ("nl", "en"))
-            groups.append(group)
+            groups.append(set(self.forms(token)))
         return groups
 
 
@@ -127,13 +146,9 @@ def highlight(text: str, groups: list[set[str]], analyzer: Analyzer) -> str:
         return html.escape(text)
     out: list[str] = []
     last = 0
-    for match in re.finditer(r"\w+", text):
+    for match in _TOKEN.finditer(text):
         word = match.group(0).lower()
-        forms = {stem(word, "nl"), stem(word, "en")}
-        parts = analyzer.split_compound(word)
-        if parts:
-            forms.update(stem(part, lang) for part in parts for lang in ("nl", "en"))
-        if word not in ANY_STOPWORD and forms & wanted:
+        if word not in ANY_STOPWORD and not wanted.isdisjoint(analyzer.forms(word)):
             out.append(html.escape(text[last : match.start()]))
             out.append("<mark>" + html.escape(match.group(0)) + "</mark>")
             last = match.end()
@@ -148,9 +163,10 @@ def bm25(groups: list[set[str]], title: list[str], text: list[str], document_fre
     times. FTS5's own bm25() would count every alternative as a separate query term."""
     length = title_weight * len(title) + len(text)
     norm = k1 * (1 - b + b * length / max(average_length, 1.0))
+    title_counts, text_counts = Counter(title), Counter(text)
     score = 0.0
     for group in groups:
-        frequency = sum(title_weight * title.count(term) + text.count(term) for term in group)
+        frequency = sum(title_weight * title_counts.get(term, 0) + text_counts.get(term, 0) for term in group)
         if frequency:
             df = max(document_frequency.get(term, 0) for term in group)
             idf = math.log((chunks - df + 0.5) / (df + 0.5) + 1.0)

@@ -70,16 +70,26 @@ class KnowledgeBase:
                 return self._searcher
             if generation == 0:
                 raise IndexMissing("nothing is indexed yet; run `make index` (kb index)")
-            model = store.get_meta("model")
-            record = build_record(self.settings, self.settings.model, int(store.get_meta("dim", "0")))
-            if model != self.settings.model:
-                record["model"] = self.settings.model  # VectorIndex.load reports the mismatch
-            index = VectorIndex.load(self.layout.generation_file(generation), record)
+            generation, index = self._load_index(store, generation)
             if self._queries is None or self._queries.embedder is not self.embedder:
                 self._queries = QueryCache(self.embedder)
             self._searcher = Searcher(store, index, self._queries, self.settings.model, generation,
                                       self.params, self.settings.max_query_chars)
             return self._searcher
+
+    def _load_index(self, store: Store, generation: int) -> tuple[int, VectorIndex]:
+        """The vector index of ``generation``, or of a newer one when runs or notes published
+        newer generations and pruned this one while it was being opened."""
+        while True:
+            # built with the settings' model: VectorIndex.load reports an index of another model
+            record = build_record(self.settings, self.settings.model, int(store.get_meta("dim", "0")))
+            try:
+                return generation, VectorIndex.load(self.layout.generation_file(generation), record)
+            except (IndexMissing, OSError, RuntimeError):
+                newer = store.generation()
+                if newer == generation:
+                    raise
+                generation = newer
 
     def related(self) -> Related:
         """Related learning for the latest generation, built once per generation."""

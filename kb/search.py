@@ -187,6 +187,9 @@ class Searcher:
             tick = time.perf_counter()
             expression = match_expression(groups)
             found = store.keyword_search(expression, depth, None if allowed is None else allowed[0]) if expression else []
+            # The store may already hold a newer generation (a note saved a moment ago); this
+            # searcher answers for its own, so passages it does not know are left to the next one.
+            found = [hit for hit in found if hit[0] in self.owner]
             terms = store.chunk_terms([chunk_id for chunk_id, _, _ in found]) if found else {}
             hits = [(chunk_id, doc, self._bm25(groups, terms[chunk_id])) for chunk_id, doc, _ in found if chunk_id in terms]
             best = group_best(hits)

@@ -171,14 +171,23 @@ class Store:
     def keyword_search(self, match: str, limit: int, documents: set[str] | None = None) -> list[tuple[int, str, float]]:
         """(chunk id, doc id, score) by BM25, best first, optionally only within ``documents``;
         the score is positive, higher is better. The title counts twice."""
-        within = "" if documents is None else " AND c.doc_id IN (SELECT value FROM json_each(?))"
-        parameters = [match] + ([] if documents is None else [json.dumps(sorted(documents))]) + [limit]
-        rows = self.conn.execute(
-            "SELECT f.rowid, c.doc_id, -bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts f"
-            f" JOIN chunks c ON c.id = f.rowid WHERE chunks_fts MATCH ?{within} ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?",
-            parameters,
-        )
-        return [(r[0], r[1], float(r[2])) for r in rows]
+        # Scoring every matching row is the cost, so bm25() runs once per row (ordered by its
+        # alias), and without a filter only the top rows are joined to find their documents.
+        if documents is None:
+            rows = self.conn.execute(
+                "SELECT c.id, c.doc_id, m.score FROM (SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS score"
+                " FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY score, rowid LIMIT ?) m"
+                " JOIN chunks c ON c.id = m.rowid ORDER BY m.score, m.rowid",
+                (match, limit),
+            )
+        else:
+            rows = self.conn.execute(
+                "SELECT f.rowid, c.doc_id, bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts f"
+                " JOIN chunks c ON c.id = f.rowid WHERE chunks_fts MATCH ?"
+                " AND c.doc_id IN (SELECT value FROM json_each(?)) ORDER BY score, f.rowid LIMIT ?",
+                (match, json.dumps(sorted(documents)), limit),
+            )
+        return [(r[0], r[1], -float(r[2])) for r in rows]
 
     def chunk_terms(self, ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
         """The analysed (title terms, text terms) of chunks, as indexed."""

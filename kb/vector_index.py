@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import IndexMismatch, IndexMissing
+from kb.threads import one_thread
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -42,6 +43,7 @@ class VectorIndex:
             inner = faiss.IndexFlatIP(dim)
         self._index = faiss.IndexIDMap2(inner)
         self._removed: set[int] = set()
+        self._kept = None  # the selector that skips removed ids, built on first need
 
     def __len__(self) -> int:
         return int(self._index.ntotal) - len(self._removed)
@@ -60,6 +62,7 @@ class VectorIndex:
             return
         if self.approximate:
             self._removed.update(int(i) for i in ids)
+            self._kept = None
         else:
             self._index.remove_ids(ids)
 
@@ -67,19 +70,30 @@ class VectorIndex:
         """Top ``k`` (scores, chunk ids) for one query vector, best first; only ids in ``within`` if given."""
         if self._index.ntotal == 0 or k <= 0 or (within is not None and len(within) == 0):
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        fetch = min(int(self._index.ntotal), k + len(self._removed))
-        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        if within is None:
-            scores, ids = self._index.search(query, fetch)
-        else:
-            faiss = _faiss()
+        faiss = _faiss()
+        if within is not None:
             selector = faiss.IDSelectorBatch(np.asarray(within, dtype=np.int64))
-            scores, ids = self._index.search(query, fetch, params=faiss.SearchParameters(sel=selector))
+        else:
+            selector = self._without_removed() if self._removed else None
+        params = None if selector is None else faiss.SearchParameters(sel=selector)
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        with one_thread(faiss):  # one query: see kb.threads
+            scores, ids = self._index.search(query, min(int(self._index.ntotal), k), params=params)
         scores, ids = scores[0], ids[0]
         keep = ids >= 0
-        if self._removed:
+        if self._removed and within is not None:
             keep &= ~np.isin(ids, np.fromiter(self._removed, dtype=np.int64))
-        return scores[keep][:k], ids[keep][:k]
+        return scores[keep], ids[keep]
+
+    def _without_removed(self):
+        """A selector of every id but the removed ones. Removed passages are skipped inside the
+        search, rather than fetched and dropped after it, which would make every search ask for
+        k + removed results: slower after each nightly run until the next full one."""
+        if self._kept is None:
+            faiss = _faiss()
+            removed = faiss.IDSelectorBatch(np.fromiter(self._removed, dtype=np.int64))
+            self._kept = (removed, faiss.IDSelectorNot(removed))  # the Not only points to the batch
+        return self._kept[1]
 
     def save(self, path: Path) -> None:
         """Write index and its build record; both land by rename, never half-written."""
@@ -112,6 +126,7 @@ class VectorIndex:
         index.build = {k: v for k, v in record.items() if k not in ("dim", "approximate", "removed")}
         index._index = faiss.read_index(str(path))
         index._removed = set(record.get("removed", []))
+        index._kept = None
         if index.approximate:
             faiss.downcast_index(index._index.index).hnsw.efSearch = HNSW_EF_SEARCH
         return index

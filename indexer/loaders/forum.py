@@ -72,7 +72,7 @@ def _discourse(data: dict, path: str) -> Document:
         "tags": tags,
         "date": posts[0].date,
         "author": [posts[0].author],
-        "category": data.get("category_id"),
+        "category": _category(data),
     }
     return build_document(path, fields, "", "html", posts)
 

@@ -1,0 +1,167 @@
+"""Query latency in-process: ``KnowledgeBase.search`` over the judged queries, split into phases.
+
+On the demo index with the real model: first-time queries (the model embeds each one) and
+repeated queries (served from the query cache; the model's calls are counted to prove it).
+Then the index-size sweep on synthetic indexes (``bench.synthetic``): random unit vectors and
+synthetic FTS5 rows, where the query's embedding is left out of the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import synthetic
+from bench.report import Results, percentile
+from kb.config import load_settings
+from kb.knowledge import KnowledgeBase
+
+SECTION = "Query latency (in-process)"
+SWEEP = "Query latency vs index size (synthetic vectors)"
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "tests" / "eval" / "queries.jsonl"
+PHASES = ("embed", "vector", "keyword", "fusion", "rest")
+
+
+@dataclass
+class Plan:
+    model: str
+    work: Path
+    content: Path
+    demo: Path
+    runs: int = 3
+    sweep: tuple[tuple[str, int], ...] = (("5k documents", 5000), ("10k chunks", synthetic.documents_for(10_000)),
+                                          ("100k chunks", synthetic.documents_for(100_000)))
+
+
+def judged_queries() -> list[str]:
+    return [json.loads(line)["text"] for line in QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class CountingEmbedder:
+    """The real embedder, counting the queries it is asked to embed."""
+
+    def __init__(self, embedder) -> None:
+        self.inner = embedder
+        self.name = embedder.name
+        self.dim = embedder.dim
+        self.queries = 0
+
+    def embed_queries(self, texts):
+        self.queries += len(texts)
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts):
+        return self.inner.embed_passages(texts)
+
+
+def one_pass(kb: KnowledgeBase, queries: list[str]) -> dict[str, list[float]]:
+    """Every query once: per query the phases (Page.timings), the wall time around
+    ``KnowledgeBase.search``, and everything but the embedding."""
+    rows: dict[str, list[float]] = {name: [] for name in (*PHASES, "total", "without embedding")}
+    for query in queries:
+        started = time.perf_counter()
+        page = kb.search(query)
+        total = (time.perf_counter() - started) * 1000
+        for name in PHASES:
+            rows[name].append(page.timings.get(name, 0.0))
+        rows["total"].append(total)
+        rows["without embedding"].append(total - page.timings.get("embed", 0.0))
+    return rows
+
+
+def passes(make_kb, queries: list[str], runs: int, fresh: bool) -> tuple[list[dict[str, list[float]]], KnowledgeBase]:
+    """``runs`` passes over the queries; with ``fresh`` each on a new query cache (first-time
+    queries), else all on one cache that an unmeasured first pass filled (repeated queries)."""
+    kb = make_kb()
+    kb.searcher()  # loading the index is not a query's cost
+    one_pass(kb, queries if not fresh else queries[:5])  # warm code paths (and the cache when repeating)
+    out = []
+    for _ in range(runs):
+        if fresh:
+            kb = make_kb()
+            kb.searcher()
+        out.append(one_pass(kb, queries))
+    return out, kb
+
+
+def add_percentiles(results: Results, section: str, label: str, runs: list[dict[str, list[float]]],
+                    rows: tuple[tuple[str, tuple[int, ...]], ...], note: str = "") -> None:
+    for name, qs in rows:
+        for q in qs:
+            results.add(section, f"{label}: {name} p{q}", "ms", [percentile(r[name], q) for r in runs], note)
+
+
+def median_of(runs: list[dict[str, list[float]]], name: str, q: int) -> float:
+    values = sorted(percentile(r[name], q) for r in runs)
+    return values[len(values) // 2]
+
+
+def run(results: Results, plan: Plan, embedder) -> None:
+    queries = judged_queries()
+    settings = load_settings(overrides={"model": plan.model, "data_dir": plan.demo, "content_dir": plan.content})
+    counting = CountingEmbedder(embedder)
+
+    def make_kb() -> KnowledgeBase:
+        return KnowledgeBase(settings, embedder=counting)
+
+    label = f"demo, {len(queries)} judged queries, first time"
+    first, _ = passes(make_kb, queries, plan.runs, fresh=True)
+    add_percentiles(results, SECTION, label, first, (
+        ("total", (50, 95, 99)), ("embed", (50, 95, 99)), ("vector", (50, 95)), ("keyword", (50, 95)),
+        ("fusion", (50, 95)), ("rest", (50, 95)), ("without embedding", (50, 95, 99))))
+    before = counting.queries
+    repeated, _ = passes(make_kb, queries, plan.runs, fresh=False)
+    embedded_again = counting.queries - before - len(queries)  # the unmeasured filling pass is a first time
+    label = f"demo, {len(queries)} judged queries, repeated"
+    add_percentiles(results, SECTION, label, repeated, (("total", (50, 95, 99)), ("embed", (50, 99)),
+                                                          ("without embedding", (50, 95, 99))),
+                    "query cache: no query embedded again" if embedded_again == 0
+                    else f"{embedded_again} queries embedded again")
+    documents, chunks = make_kb().store().counts()
+    results.note(SECTION, (
+        f"The demo index: {documents} documents, {chunks} chunks, model `{plan.model}`, index built by the "
+        f"indexing section (or `kb index` into the work folder). Each pass runs the {len(queries)} judged "
+        "queries of tests/eval once, as `KnowledgeBase.search(query)`; first-time passes start from an empty "
+        "query cache each time, repeated passes reuse one (the model's embed_queries calls are counted). "
+        "Phases come from `Page.timings`; `total` is the wall time around `KnowledgeBase.search`; "
+        "`without embedding` is total minus the query embedding."))
+    total = median_of(first, "total", 50)
+    results.target(f"total p50 ≤ 25 ms with the default model (demo, first-time queries, {plan.model})", total, "ms",
+                   total <= 25, f"query embedding p50 {median_of(first, 'embed', 50):.1f} ms")
+    results.target("repeated queries are not embedded again", embedded_again, "queries", embedded_again == 0)
+    sweep(results, plan, embedder.dim, queries)
+
+
+def sweep(results: Results, plan: Plan, dim: int, queries: list[str]) -> None:
+    for label, documents in plan.sweep:
+        data = synthetic.build(plan.work, plan.content, documents, plan.model, dim)
+        settings = load_settings(overrides={"model": plan.model, "data_dir": data, "content_dir": plan.content})
+        stand_in = synthetic.RandomEmbedder(plan.model, dim)
+
+        def make_kb(settings=settings, stand_in=stand_in) -> KnowledgeBase:
+            return KnowledgeBase(settings, embedder=stand_in)
+
+        runs, kb = passes(make_kb, queries, plan.runs, fresh=False)
+        docs, chunks = kb.store().counts()
+        kind = "HNSW" if kb.searcher().index.approximate else "exact"
+        name = f"{label} ({docs} docs, {chunks} chunks, {kind})"
+        add_percentiles(results, SWEEP, name, runs, (("without embedding", (50, 95, 99)), ("vector", (50,)),
+                                                    ("keyword", (50, 95)), ("fusion", (50,)), ("rest", (50,))))
+        p50 = median_of(runs, "without embedding", 50)
+        if documents == 5000:
+            results.target("everything but query embedding p50 ≤ 3 ms at 5k documents", p50, "ms", p50 <= 3,
+                           f"{chunks} chunks, {kind} index")
+        if label.startswith("100k"):
+            results.target("everything but query embedding p50 ≤ 10 ms at 100k chunks", p50, "ms", p50 <= 10,
+                           f"{chunks} chunks, {kind} index")
+        kb.close()
+    results.note(SWEEP, (
+        f"Synthetic indexes (`bench/synthetic.py`): documents from the synthetic corpus generator (real text, so "
+        f"FTS5 rows and keyword hits are realistic), indexed by the real pipeline, but with random unit vectors of "
+        f"the default model's dimension ({dim}) instead of the model's; query vectors are random too, and the "
+        "query embedding is left out. The 5k-document index holds the same documents as the synthetic corpus of "
+        "the indexing section. The vector index is exact or HNSW as the indexer chooses at that size "
+        "(KB_ANN_MIN_CHUNKS). Figures per pass over the judged queries, with a warm query cache."))

@@ -1,0 +1,80 @@
+"""Synthetic indexes for the index-size sweep: synthetic documents, random unit vectors.
+
+The documents come from ``bench.corpus`` (real text, so the keyword side and its FTS5 rows
+behave as they would), and go through the real pipeline (``kb.indexing.apply_changes``), but
+the embedder is ``RandomEmbedder``: a random unit vector per text, the same for the same text.
+Query latency without the query's embedding depends on the number and dimension of vectors,
+not on their meaning. A built index is kept under the work folder and reused while the generator,
+the schema and the settings are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bench import corpus
+from indexer.pipeline import scan
+from kb.config import load_settings
+from kb.indexing import Changes, apply_changes
+from kb.migrations import MIGRATIONS
+
+CHUNKS_PER_DOC = 1.66  # measured on the synthetic corpus (1-2 chunks per document)
+
+
+class RandomEmbedder:
+    """A random unit vector per text (seeded by the text): a stand-in model of any name and dimension."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name = name
+        self.dim = dim
+
+    def _vector(self, text: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+        return np.random.default_rng(seed).standard_normal(self.dim, dtype=np.float32)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.stack([self._vector(t) for t in texts])
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
+
+def documents_for(chunks: int) -> int:
+    return math.ceil(chunks / CHUNKS_PER_DOC)
+
+
+def build(work: Path, content: Path, documents: int, model: str, dim: int) -> Path:
+    """A data folder with ``documents`` synthetic documents indexed with random ``dim`` vectors
+    under the name ``model``; built once, then reused (see ``_key``)."""
+    settings = load_settings()
+    approximate = documents * CHUNKS_PER_DOC >= settings.ann_min_chunks  # the kind the indexer will choose
+    key = _key(documents, model, dim, approximate, settings.chunk_words)
+    data = work / f"sweep-{documents}-{dim}"
+    marker = data / ".complete"
+    if marker.exists() and marker.read_text() == key:
+        return data
+    if data.exists():
+        shutil.rmtree(data)
+    source = work / f"sweep-content-{documents}"
+    corpus.generate(source, documents, content)
+    docs, _ = scan(source, 10_000_000)
+    shutil.rmtree(source)
+    settings = settings.replace(data_dir=data, content_dir=content, model=model)
+    apply_changes(settings, Changes(upserts=docs, full=True), lambda: RandomEmbedder(model, dim))
+    marker.write_text(key)
+    return data
+
+
+def _key(*parts) -> str:
+    """What shapes a built index: generator, schema, size, model name, dimension, settings.
+    (Changes to how terms are analysed are not seen; ``python -m bench --clean`` rebuilds.)"""
+    return repr((corpus.VERSION, corpus.SEED, len(MIGRATIONS), *parts))
