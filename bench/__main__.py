@@ -15,6 +15,7 @@ import argparse
 import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from bench import indexing, latency, machine, report, scale, server, synthetic
@@ -71,9 +72,15 @@ def main(argv: list[str] | None = None) -> None:
     timings: dict[str, float] = {}
 
     def section(name: str, action):
+        """Run one section; a failure is reported in the table and the other sections still run."""
         say(f"{name} …")
         started = time.perf_counter()
-        value = action()
+        try:
+            value = action()
+        except Exception as exc:  # noqa: BLE001 - a benchmark reports what broke and goes on
+            value = None
+            results.note("Errors", f"{name} failed: {exc.__class__.__name__}: {exc}")
+            traceback.print_exc()
         timings[name] = time.perf_counter() - started
         say(f"{name} done in {timings[name]:.0f} s")
         return value

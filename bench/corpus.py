@@ -109,7 +109,10 @@ def edit(folder: Path, share: float, round_number: int, seed: int = SEED) -> lis
         line = f"Update {round_number}: this was reviewed again on day {rng.randrange(10_000)}."
         if path.suffix == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
-            data["posts"][-1]["body"] += "\n\n" + line
+            if "post_stream" in data:  # a Discourse topic: posts are HTML
+                data["post_stream"]["posts"][-1]["cooked"] += f"<p>{line}</p>"
+            else:
+                data["posts"][-1]["body"] += "\n\n" + line
             path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         elif path.suffix == ".html":
             text = path.read_text(encoding="utf-8")

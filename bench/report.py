@@ -127,9 +127,11 @@ def terminal(results: Results) -> str:
                    + (f" ({t.detail})" if t.detail else ""))
     width = max([len(f.name) for f in results.figures] + [20])
     for section in results.sections():
-        out += ["", section.upper(),
-                f"  {'measure':<{width}} {'median':>10} {'min':>10} {'max':>10}  {'unit':<10} runs  note"]
-        for f in (f for f in results.figures if f.section == section):
+        figures = [f for f in results.figures if f.section == section]
+        out += ["", section.upper()]
+        if figures:
+            out.append(f"  {'measure':<{width}} {'median':>10} {'min':>10} {'max':>10}  {'unit':<10} runs  note")
+        for f in figures:
             out.append(f"  {f.name:<{width}} {number(f.median):>10} {number(f.low):>10} {number(f.high):>10}  "
                        f"{f.unit:<10} {len(f.runs):>4}  {f.note}")
         for text in results.notes.get(section, []):

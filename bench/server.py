@@ -21,7 +21,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.machine import rss_mib
+from bench.machine import cpu_seconds, rss_mib
 from bench.report import Results, percentile
 
 HTTP = "HTTP (gunicorn, loopback)"
@@ -94,6 +94,11 @@ class Server:
             text = (task / "children").read_text().split()
             children.extend(int(pid) for pid in text)
         return children
+
+    def cpu(self) -> float:
+        """CPU seconds used so far by the master and its workers."""
+        assert self.process is not None
+        return sum(cpu_seconds(pid) for pid in [self.process.pid, *self.workers()])
 
     def wait_for_workers(self, count: int, seconds: float = 60) -> list[int]:
         deadline = time.monotonic() + seconds
@@ -223,12 +228,15 @@ def run_http(results: Results, plan: Plan, judged: list[str]) -> None:
         fresh = fresh_queries(judged)
         for kind in ("repeated", "new"):
             for clients in plan.clients:
-                loads = []
+                loads, cpu = [], []
                 for _ in range(plan.runs):
                     queries = itertools.cycle(judged) if kind == "repeated" else fresh
+                    before = server.cpu()
                     loads.append(load(server.port, queries, clients, plan.seconds))
+                    cpu.append(1000 * (server.cpu() - before) / max(1, len(loads[-1].latencies)))
                 label = f"{clients} client{'s' if clients > 1 else ''}, {kind} queries"
                 results.add(HTTP, f"{label}: throughput", "queries/s", [r.rate for r in loads])
+                results.add(HTTP, f"{label}: server CPU per answer", "ms", cpu, "workers and master, user + system")
                 for q in (50, 95, 99):
                     results.add(HTTP, f"{label}: latency p{q}", "ms", [percentile(r.latencies, q) for r in loads])
                 results.add(HTTP, f"{label}: errors", "requests", [r.errors for r in loads],

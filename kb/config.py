@@ -64,7 +64,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("chunk_words", 160, _int_between(40, 400), "target words per chunk (the model window is ~512 tokens)", "an integer 40-400"),
     Setting("max_file_bytes", 2_000_000, _int_between(1_000, 100_000_000), "content files larger than this are skipped and reported", "an integer number of bytes"),
     Setting("max_query_chars", 1000, _int_between(10, 100_000), "longest accepted search query", "an integer"),
-    Setting("ann_min_chunks", 200_000, _int_between(1, 10**9), "from this many chunks on, the vector index is approximate (HNSW) instead of exact", "a positive integer"),
+    Setting("ann_min_chunks", 20_000, _int_between(1, 10**9), "from this many chunks on, the vector index is approximate (HNSW) instead of exact", "a positive integer"),
     Setting("auth", "none", _choice("none", "header", "token"), "how note writers are identified: none (local demo), header (SSO proxy), token (API tokens)", "one of none, header, token"),
     Setting("auth_header", "X-Forwarded-User", str, "header the single-sign-on proxy sets to the user's name (auth=header)", "a header name"),
     Setting("trusted_proxies", ("127.0.0.1", "::1"), _csv, "addresses whose identity header is honoured (auth=header)", "comma-separated IP addresses"),

@@ -19,6 +19,9 @@ from kb.threads import one_thread
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
+# A filtered search on an HNSW index that lets through at most this share of the passages
+# compares them all instead of walking the graph (see VectorIndex._search_stored).
+FILTER_EXACT = 0.1
 
 
 def _faiss():
@@ -44,6 +47,7 @@ class VectorIndex:
         self._index = faiss.IndexIDMap2(inner)
         self._removed: set[int] = set()
         self._kept = None  # the selector that skips removed ids, built on first need
+        self._ids = None  # chunk id by position in the HNSW storage, read on first need
 
     def __len__(self) -> int:
         return int(self._index.ntotal) - len(self._removed)
@@ -55,6 +59,7 @@ class VectorIndex:
         if vectors.shape[1] != self.dim:
             raise IndexMismatch(f"vectors have dimension {vectors.shape[1]}, the index {self.dim}; run `make reindex`")
         self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        self._ids = None
 
     def remove(self, ids) -> None:
         ids = np.asarray(list(ids), dtype=np.int64)
@@ -71,19 +76,38 @@ class VectorIndex:
         if self._index.ntotal == 0 or k <= 0 or (within is not None and len(within) == 0):
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         faiss = _faiss()
-        if within is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(within, dtype=np.int64))
-        else:
-            selector = self._without_removed() if self._removed else None
-        params = None if selector is None else faiss.SearchParameters(sel=selector)
         query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        fetch = min(int(self._index.ntotal), k)
+        if within is None:
+            params = faiss.SearchParameters(sel=self._without_removed()) if self._removed else None
+        else:
+            selector = faiss.IDSelectorBatch(np.asarray(within, dtype=np.int64))
+            share = len(within) / self._index.ntotal
+            # An HNSW walk passes over what the filter drops: it looks further the fewer pass.
+            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, int(k / share)))
+                      if self.approximate else faiss.SearchParameters(sel=selector))
         with one_thread(faiss):  # one query: see kb.threads
-            scores, ids = self._index.search(query, min(int(self._index.ntotal), k), params=params)
+            if self.approximate and within is not None and share <= FILTER_EXACT:
+                scores, ids = self._search_stored(query, fetch, params.sel)
+            else:
+                scores, ids = self._index.search(query, fetch, params=params)
         scores, ids = scores[0], ids[0]
         keep = ids >= 0
         if self._removed and within is not None:
             keep &= ~np.isin(ids, np.fromiter(self._removed, dtype=np.int64))
         return scores[keep], ids[keep]
+
+    def _search_stored(self, query: np.ndarray, k: int, selector) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search over the HNSW index's stored vectors, comparing only the selected ones.
+        Under a filter that passes few passages a graph walk misses many of the best (recall@10
+        0.71 with 1% of 100k passages allowed), and this costs at most a tenth of a full scan."""
+        faiss = _faiss()
+        storage = faiss.downcast_index(faiss.downcast_index(self._index.index).storage)
+        translated = faiss.IDSelectorTranslated(self._index.id_map, selector)
+        scores, positions = storage.search(query, k, params=faiss.SearchParameters(sel=translated))
+        if self._ids is None:
+            self._ids = faiss.vector_to_array(self._index.id_map)
+        return scores, np.where(positions >= 0, self._ids[np.maximum(positions, 0)], -1)
 
     def _without_removed(self):
         """A selector of every id but the removed ones. Removed passages are skipped inside the
@@ -127,6 +151,7 @@ class VectorIndex:
         index._index = faiss.read_index(str(path))
         index._removed = set(record.get("removed", []))
         index._kept = None
+        index._ids = None
         if index.approximate:
             faiss.downcast_index(index._index.index).hnsw.efSearch = HNSW_EF_SEARCH
         return index
