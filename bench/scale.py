@@ -155,7 +155,7 @@ def measure(n: int, dim: int, kind: str, passes: int, ef_searches: list[int], pa
 class Plan:
     sizes: tuple[tuple[int, int], ...]  # (chunks, dimension)
     runs: int = 3
-    ef_searches: tuple[int, ...] = (100, 128, 192, 256)
+    ef_searches: tuple[int, ...] = (100, 256, 512, 1024)
     params: dict | None = None  # HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH overrides (tuning)
 
 
