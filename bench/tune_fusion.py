@@ -15,7 +15,7 @@ from pathlib import Path
 from indexer.evaluate import corpus_documents, load_qrels, load_queries
 from kb.config import load_settings
 from kb.evaluation import ndcg
-from kb.fusion import FusionParams, fuse, keyword_weight, ranking
+from kb.fusion import TUNED, FusionParams, fuse, keyword_weight, ranking
 from kb.indexing import Changes
 from kb.knowledge import KnowledgeBase
 
@@ -66,7 +66,8 @@ def main(folder: str) -> None:
     print(f"{len(eligible)} of {len(results)} settings keep every group at or above the better single ranking")
     for figures, params in (eligible or results)[:10]:
         print(f"{params}  {_line(figures)}")
-    print("current      ", _line(score(FusionParams(), scores, groups, qrels)))
+    current = TUNED.get(load_settings().model, FusionParams())
+    print(f"in use {current}  {_line(score(current, scores, groups, qrels))}")
 
 
 def _line(figures: dict[str, float]) -> str:

