@@ -1,7 +1,8 @@
-"""Keyword analysis for the FTS5 index: Dutch and English stemming and Dutch compound splitting.
+"""Keyword analysis: Dutch and English stemming and Dutch compound splitting.
 
-Documents are indexed as stems in their own language. A query term matches through either
-language's stem, since short queries do not reveal their language. Long words are split into
+Documents are indexed as stems in their own language (kept in FTS5, scored by ``term_index``).
+A query term matches through either language's stem, since short queries do not reveal their
+language. Long words are split into
 two known parts ("onboardingstraject" → "onboarding" + "traject", with the linking -s-), both
 when indexing and when searching, so a compound finds its parts and the parts find the compound.
 Known parts are the stems already in the index.
@@ -10,10 +11,8 @@ Known parts are the stems already in the index.
 from __future__ import annotations
 
 import html
-import math
 import re
 import threading
-from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -133,14 +132,6 @@ class Analyzer:
         return groups
 
 
-def match_expression(groups: list[set[str]]) -> str | None:
-    """An FTS5 MATCH string: any of the terms. Terms are ``\\w+`` tokens, quoted, so no syntax leaks."""
-    terms = sorted({term for group in groups for term in group if term})
-    if not terms:
-        return None
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
 def highlight(text: str, groups: list[set[str]], analyzer: Analyzer) -> str:
     """HTML-escaped ``text`` with words that match the query wrapped in ``<mark>``."""
     wanted = {term for group in groups for term in group}
@@ -156,21 +147,3 @@ def highlight(text: str, groups: list[set[str]], analyzer: Analyzer) -> str:
             last = match.end()
     out.append(html.escape(text[last:]))
     return "".join(out)
-
-
-def bm25(groups: list[set[str]], title: list[str], text: list[str], document_frequency: dict[str, int],
-         chunks: int, average_length: float, k1: float = 1.2, b: float = 0.75, title_weight: float = 2.0) -> float:
-    """BM25 of one passage where each query word counts once, whichever of its alternative
-    stems (Dutch, English, compound parts) the passage holds; title words count ``title_weight``
-    times. FTS5's own bm25() would count every alternative as a separate query term."""
-    length = title_weight * len(title) + len(text)
-    norm = k1 * (1 - b + b * length / max(average_length, 1.0))
-    title_counts, text_counts = Counter(title), Counter(text)
-    score = 0.0
-    for group in groups:
-        frequency = sum(title_weight * title_counts.get(term, 0) + text_counts.get(term, 0) for term in group)
-        if frequency:
-            df = max(document_frequency.get(term, 0) for term in group)
-            idf = math.log((chunks - df + 0.5) / (df + 0.5) + 1.0)
-            score += idf * frequency * (k1 + 1) / (frequency + norm)
-    return score

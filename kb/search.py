@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -10,13 +9,15 @@ import numpy as np
 
 from kb.errors import InvalidInput
 from kb.fusion import TUNED, FusionParams, fuse, group_best, keyword_weight, ranking
-from kb.keyword import Analyzer, bm25, highlight, match_expression
+from kb.keyword import Analyzer, highlight
 from kb.store import DocMeta, Store
+from kb.term_index import TermIndex
 
 MODES = ("hybrid", "dense", "keyword")
 TITLE_WEIGHT = 2.0  # a title word counts as much as two body words
 CANDIDATES = 100  # chunks taken from each side before fusion (the depth the fusion was tuned at)
 MAX_LIMIT = 100
+REBUILD_SHARE = 0.2  # a generation's term index is built anew when this share of chunks changed
 MAX_OFFSET = 1000
 # A dense hit counts toward the total when its similarity is within this margin of the best one.
 # Similarities are not comparable between models, so the margin belongs to the model: each keeps
@@ -108,7 +109,10 @@ class Searcher:
     """Search over one published generation: its vector index, chunk owners and vocabulary."""
 
     def __init__(self, store: Store, index, queries, model: str, generation: int,
-                 params: FusionParams | None = None, max_query_chars: int = 1000) -> None:
+                 params: FusionParams | None = None, max_query_chars: int = 1000,
+                 previous: TermIndex | None = None) -> None:
+        """``previous`` is the term index of the generation this one replaces, if at hand: a
+        generation that only added and removed a few chunks (a note, a nightly run) extends it."""
         self.index = index
         self.queries = queries
         self.model = model
@@ -118,15 +122,13 @@ class Searcher:
         with store.snapshot():
             self.meta: dict[str, DocMeta] = store.doc_meta()
             chunk_ids, owners = store.chunk_owners()
-            vocabulary = store.document_frequencies()
-            self.average_length = store.average_terms_length(TITLE_WEIGHT)
+            self.terms = _term_index(store, chunk_ids, previous)
         self.owner = dict(zip(chunk_ids.tolist(), owners, strict=True))
         self.chunks_of: dict[str, list[int]] = {}
         for chunk, doc in self.owner.items():
             self.chunks_of.setdefault(doc, []).append(chunk)
         self.chunk_count = max(1, len(owners))
-        self.document_frequency = vocabulary
-        self.analyzer = Analyzer(vocabulary)
+        self.analyzer = Analyzer(self.terms.terms())
 
     def search(self, store: Store, query: str, filters: Filters | None = None, limit: int = 10,
                offset: int = 0, mode: str = "hybrid") -> Page:
@@ -187,20 +189,15 @@ class Searcher:
             timings["vector"] += time.perf_counter() - tick
         if mode in ("hybrid", "keyword"):
             tick = time.perf_counter()
-            expression = match_expression(groups)
-            found = store.keyword_search(expression, depth, None if allowed is None else allowed[0]) if expression else []
-            # The store may already hold a newer generation (a note saved a moment ago); this
-            # searcher answers for its own, so passages it does not know are left to the next one.
-            found = [hit for hit in found if hit[0] in self.owner]
-            terms = store.chunk_terms([chunk_id for chunk_id, _, _ in found]) if found else {}
-            hits = [(chunk_id, doc, self._bm25(groups, terms[chunk_id])) for chunk_id, doc, _ in found if chunk_id in terms]
+            within = None if allowed is None else self.terms.positions(allowed[1])
+            hits = [(chunk_id, self.owner[chunk_id], score) for chunk_id, score in self.terms.search(groups, depth, within)]
             best = group_best(hits)
             keyword = {doc: score for doc, (score, _) in best.items()}
             for chunk_id, doc, score in hits:
                 chunk_scores.setdefault(doc, []).append((chunk_id, 0.0, score))
             if mode == "hybrid" and best:
-                title, text = terms[max(best.values())[1]]
-                coverage = self.coverage(groups, set(title) | set(text))
+                best_chunk = max(best.values())[1]
+                coverage = self.coverage(groups, self.terms.present(best_chunk, set().union(*groups)))
             timings["keyword"] += time.perf_counter() - tick
         return dense, keyword, chunk_scores, coverage
 
@@ -212,24 +209,16 @@ class Searcher:
         weight = keyword_weight(ranking(dense), ranking(keyword), coverage, self.params)
         return fuse(dense, keyword, weight), weight
 
-    def _bm25(self, groups: list[set[str]], terms: tuple[list[str], list[str]]) -> float:
-        return bm25(groups, terms[0], terms[1], self.document_frequency, self.chunk_count, self.average_length,
-                    title_weight=TITLE_WEIGHT)
-
     def coverage(self, groups: list[set[str]], present: set[str]) -> float:
         """Share of the query's weight (IDF) among the ``present`` terms: near 1 when the keyword
         side found the query's words together, low when it only caught a few of them."""
         total = matched = 0.0
         for group in groups:
-            weight = max(self._idf(term) for term in group)
+            weight = max(self.terms.idf(term) for term in group)
             total += weight
             if group & present:
                 matched += weight
         return matched / total if total else 0.0
-
-    def _idf(self, term: str) -> float:
-        frequency = self.document_frequency.get(term, 0)
-        return math.log((self.chunk_count - frequency + 0.5) / (frequency + 0.5) + 1.0)
 
     def _pool(self, fused, dense, keyword):
         """The documents that are results: every keyword match, and the dense hits close to the best."""
@@ -271,6 +260,18 @@ class Searcher:
                 for value in values:
                     facets[name][value] = facets[name].get(value, 0) + 1
         return {name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) for name, counts in facets.items()}
+
+
+def _term_index(store: Store, chunk_ids: np.ndarray, previous: TermIndex | None) -> TermIndex:
+    """The generation's term index: ``previous`` extended when most of its chunks are still
+    there, else built from all chunk terms (a few seconds at 100k chunks)."""
+    if previous is not None and len(previous) and len(chunk_ids) and previous.stale_share() < REBUILD_SHARE:
+        last = int(previous.ids[-1])
+        kept = np.intersect1d(previous.ids, chunk_ids, assume_unique=True)
+        added = int(np.count_nonzero(chunk_ids > last))
+        if kept.size + added == len(chunk_ids) and kept.size >= (1 - REBUILD_SHARE) * len(chunk_ids):
+            return previous.extended(kept, store.chunk_terms(after=last))
+    return TermIndex(store.chunk_terms(), TITLE_WEIGHT)
 
 
 def _trim(text: str, limit: int) -> str:

@@ -168,45 +168,10 @@ class Store:
         vectors = np.vstack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
         return np.array([r[0] for r in rows], dtype=np.int64), vectors, [r[1] for r in rows]
 
-    def keyword_search(self, match: str, limit: int, documents: set[str] | None = None) -> list[tuple[int, str, float]]:
-        """(chunk id, doc id, score) by BM25, best first, optionally only within ``documents``;
-        the score is positive, higher is better. The title counts twice."""
-        # Scoring every matching row is the cost, so bm25() runs once per row (ordered by its
-        # alias), and without a filter only the top rows are joined to find their documents.
-        if documents is None:
-            rows = self.conn.execute(
-                "SELECT c.id, c.doc_id, m.score FROM (SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS score"
-                " FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY score, rowid LIMIT ?) m"
-                " JOIN chunks c ON c.id = m.rowid ORDER BY m.score, m.rowid",
-                (match, limit),
-            )
-        else:
-            rows = self.conn.execute(
-                "SELECT f.rowid, c.doc_id, bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts f"
-                " JOIN chunks c ON c.id = f.rowid WHERE chunks_fts MATCH ?"
-                " AND c.doc_id IN (SELECT value FROM json_each(?)) ORDER BY score, f.rowid LIMIT ?",
-                (match, json.dumps(sorted(documents)), limit),
-            )
-        return [(r[0], r[1], -float(r[2])) for r in rows]
-
-    def chunk_terms(self, ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
-        """The analysed (title terms, text terms) of chunks, as indexed."""
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(f"SELECT rowid, title, terms FROM chunks_fts WHERE rowid IN ({marks})", ids)
-        return {row[0]: (row[1].split(), row[2].split()) for row in rows}
-
-    def average_terms_length(self, title_weight: float) -> float:
-        """Mean analysed length of a chunk, title words counted ``title_weight`` times (for BM25)."""
-        row = self.conn.execute(
-            "SELECT avg(? * (length(title) - length(replace(title, ' ', '')) + (title != ''))"
-            " + length(terms) - length(replace(terms, ' ', '')) + (terms != '')) FROM chunks_fts",
-            (title_weight,),
-        ).fetchone()
-        return float(row[0] or 1.0)
-
-    def document_frequencies(self) -> dict[str, int]:
-        """For every indexed term, the number of chunks that hold it."""
-        return dict(self.conn.execute("SELECT term, doc FROM chunks_vocab"))
+    def chunk_terms(self, after: int = 0) -> Iterator[tuple[int, str, str]]:
+        """(chunk id, title terms, text terms) of the chunks with ids above ``after``, as analysed
+        for keyword search, by id."""
+        return self.conn.execute("SELECT rowid, title, terms FROM chunks_fts WHERE rowid > ? ORDER BY rowid", (after,))
 
     def vocabulary(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT term FROM chunks_vocab")}

@@ -90,3 +90,29 @@ def test_repeated_query_is_not_embedded_again(indexed):
     kb.search("state lock")
     kb.search("state lock")
     assert len(calls) == 1
+
+
+def test_a_new_generation_extends_the_keyword_index_and_ranks_as_a_fresh_one(indexed, monkeypatch):
+    from indexer.pipeline import run_index
+    from kb.knowledge import KnowledgeBase
+    from kb.term_index import TermIndex
+
+    settings, kb = indexed
+    kb.search("state lock")  # the first generation's searcher is in memory
+    extended = []
+    original = TermIndex.extended
+    monkeypatch.setattr(TermIndex, "extended", lambda self, *args: extended.append(1) or original(self, *args))
+    monkeypatch.setattr("kb.search.REBUILD_SHARE", 0.9)  # the small world changes a large share of its chunks
+    lock_thread = settings.content_dir / "forum" / "terraform-state-lock.json"
+    lock_thread.write_text(lock_thread.read_text(encoding="utf-8").replace("state lock", "state lock DynamoDB lease"),
+                           encoding="utf-8")
+    run_index(settings, kb)
+    queries = ["state lock lease", "DynamoDB", "onboarding buddy", "feedback"]
+    live = [[(r.id, r.score) for r in kb.search(q, mode="keyword").results] for q in queries]
+    assert extended == [1]
+    fresh = KnowledgeBase(settings, embedder=kb.embedder)
+    try:
+        assert live == [[(r.id, r.score) for r in fresh.search(q, mode="keyword").results] for q in queries]
+    finally:
+        fresh.close()
+    assert ids(kb.search("DynamoDB", mode="keyword")) == ["forum/terraform-state-lock"]

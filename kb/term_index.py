@@ -1,0 +1,153 @@
+"""BM25 over one generation's analysed chunk terms, held in memory as a sparse chunk × term matrix.
+
+The store keeps each chunk's analysed terms in FTS5; asking FTS5 for the best matches of a query
+made it compute bm25() row by row for every chunk that holds any query word, 15-70 ms per query
+at 100k chunks, and it counted a word's alternative stems as separate words. Here every query
+word (a group of alternative stems: Dutch, English, compound parts) is scored in a few numpy
+operations over its postings, exactly: the alternatives' frequencies are added before saturation
+and the word's IDF is that of its most common alternative.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from itertools import chain
+
+import numpy as np
+from scipy import sparse
+
+K1 = 1.2
+B = 0.75
+
+
+class TermIndex:
+    """Postings of every analysed term of a generation's chunks (title words weigh ``title_weight``)."""
+
+    def __init__(self, rows: Iterable[tuple[int, str, str]], title_weight: float = 2.0,
+                 vocabulary: dict[str, int] | None = None) -> None:
+        """``rows`` are (chunk id, title terms, text terms), terms space-separated, in chunk id
+        order. Terms already in ``vocabulary`` keep their column numbers (see ``extended``)."""
+        ids, titles, texts = [], [], []
+        for chunk_id, title, text in rows:
+            ids.append(chunk_id)
+            titles.append(title.split())
+            texts.append(text.split())
+        title_lengths = np.fromiter(map(len, titles), dtype=np.int64, count=len(ids))
+        text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(ids))
+        tokens = list(chain.from_iterable(titles)) + list(chain.from_iterable(texts))
+        self.vocabulary: dict[str, int] = dict(vocabulary or {})
+        for term in dict.fromkeys(tokens):
+            self.vocabulary.setdefault(term, len(self.vocabulary))
+        columns = np.fromiter(map(self.vocabulary.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        chunks = np.arange(len(ids))
+        positions = np.concatenate([np.repeat(chunks, title_lengths), np.repeat(chunks, text_lengths)])
+        weights = np.concatenate([np.full(int(title_lengths.sum()), title_weight, dtype=np.float32),
+                                  np.ones(int(text_lengths.sum()), dtype=np.float32)])
+        # duplicates (a term said twice in a chunk) are summed into the term's frequency
+        matrix = sparse.coo_matrix((weights, (positions, columns)), shape=(len(ids), len(self.vocabulary))).tocsc()
+        self.title_weight = title_weight
+        self._set(np.array(ids, dtype=np.int64), matrix, (title_weight * title_lengths + text_lengths).astype(np.float32))
+
+    def extended(self, kept: np.ndarray, rows: Iterable[tuple[int, str, str]]) -> TermIndex:
+        """The index of a later generation: this one's chunks ``kept`` (ids) plus the new ``rows``,
+        whose ids are all higher (chunk ids only grow). Costs a fraction of building anew."""
+        added = TermIndex(rows, self.title_weight, self.vocabulary)
+        keep = self.positions(kept)
+        old = self._matrix[keep]
+        old.resize((len(keep), len(added.vocabulary)))
+        matrix = sparse.vstack([old, added._matrix], format="csc")
+        added._set(np.concatenate([self.ids[keep], added.ids]), matrix, np.concatenate([self._lengths[keep], added._lengths]))
+        return added
+
+    def stale_share(self) -> float:
+        """Share of vocabulary columns that no chunk holds any more (they grow with ``extended``)."""
+        return float(np.mean(np.diff(self._starts) == 0)) if self.vocabulary else 0.0
+
+    def _set(self, ids: np.ndarray, matrix, lengths: np.ndarray) -> None:
+        matrix.sum_duplicates()
+        self.ids = ids
+        self._matrix = matrix
+        self._starts = matrix.indptr
+        self._chunks = matrix.indices
+        self._frequencies = matrix.data.astype(np.float32, copy=False)
+        self._lengths = lengths
+        average = float(lengths.mean()) if len(lengths) else 1.0
+        self._norm = (K1 * (1 - B + B * lengths / max(average, 1.0))).astype(np.float32)
+        self.chunk_count = max(1, len(ids))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def document_frequency(self, term: str) -> int:
+        """How many chunks hold ``term``."""
+        column = self.vocabulary.get(term)
+        return 0 if column is None else int(self._starts[column + 1] - self._starts[column])
+
+    def idf(self, term: str) -> float:
+        return self._idf(self.document_frequency(term))
+
+    def _idf(self, frequency: int) -> float:
+        return math.log((self.chunk_count - frequency + 0.5) / (frequency + 0.5) + 1.0)
+
+    def positions(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """Row numbers of the given chunk ids (ids this generation does not hold are dropped)."""
+        found = np.searchsorted(self.ids, chunk_ids)
+        found = np.minimum(found, max(len(self.ids) - 1, 0))
+        return found[self.ids[found] == chunk_ids] if len(self.ids) else found[:0]
+
+    def search(self, groups: list[set[str]], k: int, within: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best (chunk id, BM25 score), best first; ``within`` limits to those row numbers.
+
+        Each group of alternative stems is one query word; a word the query repeats counts once
+        per occurrence (query term frequency)."""
+        if not len(self.ids):
+            return []
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        for group, repeats in Counter(frozenset(group) for group in groups).items():
+            columns = [self.vocabulary[term] for term in group if term in self.vocabulary]
+            if not columns:
+                continue
+            rows, frequencies = self._postings(columns)
+            idf = self._idf(max(self.document_frequency(term) for term in group))
+            scores[rows] += repeats * idf * frequencies * (K1 + 1) / (frequencies + self._norm[rows])
+        if within is not None:
+            keep = np.zeros(len(self.ids), dtype=bool)
+            keep[within] = True
+            scores[~keep] = 0.0
+        matched = np.flatnonzero(scores)
+        if len(matched) > k:
+            matched = matched[np.argpartition(-scores[matched], k - 1)[:k]]
+        order = np.lexsort((self.ids[matched], -scores[matched]))
+        return [(int(self.ids[row]), float(scores[row])) for row in matched[order]]
+
+    def present(self, chunk_id: int, terms: Iterable[str]) -> set[str]:
+        """Those of ``terms`` that the chunk holds."""
+        row = self.positions(np.array([chunk_id], dtype=np.int64))
+        if not len(row):
+            return set()
+        out = set()
+        for term in terms:
+            column = self.vocabulary.get(term)
+            if column is not None:
+                postings = self._chunks[self._starts[column] : self._starts[column + 1]]
+                at = np.searchsorted(postings, row[0])
+                if at < len(postings) and postings[at] == row[0]:
+                    out.add(term)
+        return out
+
+    def terms(self) -> set[str]:
+        """Every term that some chunk holds."""
+        counts = np.diff(self._starts)
+        return {term for term, column in self.vocabulary.items() if counts[column]}
+
+    def _postings(self, columns: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, summed frequencies) of the chunks that hold any of the columns' terms."""
+        if len(columns) == 1:
+            start, end = self._starts[columns[0]], self._starts[columns[0] + 1]
+            return self._chunks[start:end], self._frequencies[start:end]
+        rows = np.concatenate([self._chunks[self._starts[c] : self._starts[c + 1]] for c in columns])
+        frequencies = np.concatenate([self._frequencies[self._starts[c] : self._starts[c + 1]] for c in columns])
+        unique, inverse = np.unique(rows, return_inverse=True)
+        return unique, np.bincount(inverse, weights=frequencies).astype(np.float32)
