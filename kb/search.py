@@ -17,7 +17,7 @@ MODES = ("hybrid", "dense", "keyword")
 TITLE_WEIGHT = 2.0  # a title word counts as much as two body words
 CANDIDATES = 100  # chunks taken from each side before fusion (the depth the fusion was tuned at)
 MAX_LIMIT = 100
-REBUILD_SHARE = 0.2  # a generation's term index is built anew when this share of chunks changed
+REBUILD_SHARE = 0.2  # a term index is built anew, not extended, when this share of chunks is new or of terms stale
 MAX_OFFSET = 1000
 # A dense hit counts toward the total when its similarity is within this margin of the best one.
 # Similarities are not comparable between models, so the margin belongs to the model: each keeps
@@ -214,7 +214,7 @@ class Searcher:
         side found the query's words together, low when it only caught a few of them."""
         total = matched = 0.0
         for group in groups:
-            weight = max(self.terms.idf(term) for term in group)
+            weight = self.terms.idf(group)
             total += weight
             if group & present:
                 matched += weight

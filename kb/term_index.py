@@ -11,9 +11,9 @@ and the word's IDF is that of its most common alternative.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable
-from itertools import chain
 
 import numpy as np
 from scipy import sparse
@@ -29,26 +29,23 @@ class TermIndex:
                  vocabulary: dict[str, int] | None = None) -> None:
         """``rows`` are (chunk id, title terms, text terms), terms space-separated, in chunk id
         order. Terms already in ``vocabulary`` keep their column numbers (see ``extended``)."""
-        ids, titles, texts = [], [], []
+        self.vocabulary: dict[str, int] = dict(vocabulary or {})
+        number = self.vocabulary.setdefault
+        ids, lengths, columns = array("q"), array("i"), array("i")  # compact: one row's words at a time
         for chunk_id, title, text in rows:
             ids.append(chunk_id)
-            titles.append(title.split())
-            texts.append(text.split())
-        title_lengths = np.fromiter(map(len, titles), dtype=np.int64, count=len(ids))
-        text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(ids))
-        tokens = list(chain.from_iterable(titles)) + list(chain.from_iterable(texts))
-        self.vocabulary: dict[str, int] = dict(vocabulary or {})
-        for term in dict.fromkeys(tokens):
-            self.vocabulary.setdefault(term, len(self.vocabulary))
-        columns = np.fromiter(map(self.vocabulary.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-        chunks = np.arange(len(ids))
-        positions = np.concatenate([np.repeat(chunks, title_lengths), np.repeat(chunks, text_lengths)])
-        weights = np.concatenate([np.full(int(title_lengths.sum()), title_weight, dtype=np.float32),
-                                  np.ones(int(text_lengths.sum()), dtype=np.float32)])
+            for words in (title.split(), text.split()):
+                lengths.append(len(words))
+                columns.extend([number(word, len(self.vocabulary)) for word in words])
+        counts = np.frombuffer(lengths, dtype=np.int32).reshape(-1, 2)  # (title, text) words per chunk
+        positions = np.repeat(np.arange(len(ids), dtype=np.int32), counts.sum(axis=1))
+        weights = np.repeat(np.tile(np.array([title_weight, 1.0], dtype=np.float32), len(ids)), counts.ravel())
+        columns = np.frombuffer(columns, dtype=np.int32)
         # duplicates (a term said twice in a chunk) are summed into the term's frequency
         matrix = sparse.coo_matrix((weights, (positions, columns)), shape=(len(ids), len(self.vocabulary))).tocsc()
         self.title_weight = title_weight
-        self._set(np.array(ids, dtype=np.int64), matrix, (title_weight * title_lengths + text_lengths).astype(np.float32))
+        self._set(np.frombuffer(ids, dtype=np.int64).copy(), matrix,
+                  (title_weight * counts[:, 0] + counts[:, 1]).astype(np.float32))
 
     def extended(self, kept: np.ndarray, rows: Iterable[tuple[int, str, str]]) -> TermIndex:
         """The index of a later generation: this one's chunks ``kept`` (ids) plus the new ``rows``,
@@ -85,8 +82,9 @@ class TermIndex:
         column = self.vocabulary.get(term)
         return 0 if column is None else int(self._starts[column + 1] - self._starts[column])
 
-    def idf(self, term: str) -> float:
-        return self._idf(self.document_frequency(term))
+    def idf(self, group: Iterable[str]) -> float:
+        """The IDF of a query word: that of the commonest of its alternative stems."""
+        return self._idf(max((self.document_frequency(term) for term in group), default=0))
 
     def _idf(self, frequency: int) -> float:
         return math.log((self.chunk_count - frequency + 0.5) / (frequency + 0.5) + 1.0)
@@ -110,15 +108,17 @@ class TermIndex:
             if not columns:
                 continue
             rows, frequencies = self._postings(columns)
-            idf = self._idf(max(self.document_frequency(term) for term in group))
-            scores[rows] += repeats * idf * frequencies * (K1 + 1) / (frequencies + self._norm[rows])
+            scores[rows] += repeats * self.idf(group) * frequencies * (K1 + 1) / (frequencies + self._norm[rows])
         if within is not None:
             keep = np.zeros(len(self.ids), dtype=bool)
             keep[within] = True
             scores[~keep] = 0.0
-        matched = np.flatnonzero(scores)
+        matched = np.flatnonzero(scores)  # rows in chunk id order
         if len(matched) > k:
-            matched = matched[np.argpartition(-scores[matched], k - 1)[:k]]
+            values = scores[matched]
+            cut = -np.partition(-values, k - 1)[k - 1]  # the k-th best score
+            above, tied = matched[values > cut], matched[values == cut]
+            matched = np.concatenate([above, tied[: k - len(above)]])  # ties at the cut: lowest ids
         order = np.lexsort((self.ids[matched], -scores[matched]))
         return [(int(self.ids[row]), float(scores[row])) for row in matched[order]]
 

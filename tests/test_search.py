@@ -116,3 +116,40 @@ def test_a_new_generation_extends_the_keyword_index_and_ranks_as_a_fresh_one(ind
     finally:
         fresh.close()
     assert ids(kb.search("DynamoDB", mode="keyword")) == ["forum/terraform-state-lock"]
+
+
+class _Terms:
+    """A store that only answers ``chunk_terms``."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def chunk_terms(self, after=0):
+        return [row for row in self.rows if row[0] > after]
+
+
+def test_a_term_index_is_extended_only_when_little_changed(monkeypatch):
+    import numpy as np
+
+    from kb.search import _term_index
+    from kb.term_index import TermIndex
+
+    extended = []
+    original = TermIndex.extended
+    monkeypatch.setattr(TermIndex, "extended", lambda self, *args: extended.append(1) or original(self, *args))
+    rows = [(chunk, "", f"word{chunk} common") for chunk in range(1, 101)]
+
+    def extends(current_rows, previous_rows=rows) -> bool:
+        extended.clear()
+        ids = np.array([row[0] for row in current_rows], dtype=np.int64)
+        index = _term_index(_Terms(current_rows), ids, TermIndex(previous_rows))
+        assert sorted(hit[0] for hit in index.search([{"common"}], k=200)) == [row[0] for row in current_rows]
+        return bool(extended)
+
+    assert extends(rows[5:] + [(101, "", "word101 common")])  # a few chunks changed
+    assert not extends(rows[:60] + [(chunk, "", f"other{chunk} common") for chunk in range(101, 131)])  # a third new
+    assert not extends(rows, rows[:49] + rows[50:])  # a chunk new to it below its last id
+    stale = TermIndex(rows).extended(np.arange(1, 71, dtype=np.int64), [])  # 30 of 100 words no longer held
+    extended.clear()
+    _term_index(_Terms(rows[:70]), np.arange(1, 71, dtype=np.int64), stale)
+    assert not extended

@@ -75,3 +75,21 @@ def test_a_later_generation_extends_the_index_like_a_fresh_build():
         assert [chunk for chunk, _ in got] == [chunk for chunk, _ in want]
         assert [score for _, score in got] == pytest.approx([score for _, score in want])
     assert "party" not in extended.terms() and extended.stale_share() > 0  # chunk 13 left
+
+
+def test_extending_leaves_the_previous_index_as_it_was_and_keeps_present_working():
+    first = TermIndex(ROWS)
+    before = first.search([{"visa"}, {"office"}], k=10)
+    later = first.extended(np.array([10, 13], dtype=np.int64), [(14, "", "visa office lease")])
+    assert first.search([{"visa"}, {"office"}], k=10) == before
+    assert later.present(14, {"visa", "lease", "beach"}) == {"visa", "lease"}
+    assert later.present(13, {"office", "holidays"}) == {"office", "holidays"}
+    assert later.present(11, {"renewal"}) == set()  # chunk 11 is gone
+
+
+def test_ties_at_the_cut_are_broken_by_lowest_chunk_id_so_pages_agree():
+    rows = [(chunk, "", "same words here") for chunk in range(1, 301)]
+    index = TermIndex(rows)
+    top_100 = [chunk for chunk, _ in index.search([{"words"}], k=100)]
+    top_40 = [chunk for chunk, _ in index.search([{"words"}], k=40)]
+    assert top_100 == list(range(1, 101)) and top_40 == top_100[:40]
