@@ -20,6 +20,7 @@ import numpy as np
 
 from bench import corpus
 from indexer.pipeline import scan
+from kb import vector_index
 from kb.config import load_settings
 from kb.indexing import Changes, apply_changes
 from kb.migrations import MIGRATIONS
@@ -57,7 +58,7 @@ def build(work: Path, content: Path, documents: int, model: str, dim: int) -> Pa
     under the name ``model``; built once, then reused (see ``_key``)."""
     settings = load_settings()
     approximate = documents * CHUNKS_PER_DOC >= settings.ann_min_chunks  # the kind the indexer will choose
-    key = _key(documents, model, dim, approximate, settings.chunk_words)
+    key = _key(documents, model, dim, _index_kind(dim, approximate), settings.chunk_words)
     data = work / f"sweep-{documents}-{dim}"
     marker = data / ".complete"
     if marker.exists() and marker.read_text() == key:
@@ -72,6 +73,15 @@ def build(work: Path, content: Path, documents: int, model: str, dim: int) -> Pa
     apply_changes(settings, Changes(upserts=docs, full=True), lambda: RandomEmbedder(model, dim))
     marker.write_text(key)
     return data
+
+
+def _index_kind(dim: int, approximate: bool) -> str:
+    """The FAISS index the indexer builds at this size, with its graph settings."""
+    faiss = vector_index._faiss()
+    index = vector_index.VectorIndex(dim, approximate)  # held: the inner index lives as long as it does
+    inner = faiss.downcast_index(index._index.index)
+    graph = f" M={vector_index.HNSW_M} efConstruction={vector_index.HNSW_EF_CONSTRUCTION}" if approximate else ""
+    return type(inner).__name__ + graph
 
 
 def _key(*parts) -> str:

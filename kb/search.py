@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -129,6 +131,8 @@ class Searcher:
             self.chunks_of.setdefault(doc, []).append(chunk)
         self.chunk_count = max(1, len(owners))
         self.analyzer = Analyzer(self.terms.terms())
+        self._facet_values = {doc: [("kind", meta.kind), ("lang", meta.lang), *(("tag", tag) for tag in meta.tags),
+                                    *(("author", author) for author in meta.authors)] for doc, meta in self.meta.items()}
 
     def search(self, store: Store, query: str, filters: Filters | None = None, limit: int = 10,
                offset: int = 0, mode: str = "hybrid") -> Page:
@@ -155,10 +159,11 @@ class Searcher:
         best_chunks = self._best_chunks(page, chunk_scores, weight, keyword)
         rows = store.chunks(best_chunks.values())
         results = [self._result(doc, score, rows.get(best_chunks.get(doc)), groups) for doc, score in page]
+        facets = self._facets(pool)
         took = (time.perf_counter() - started) * 1000
         timings = {key: value * 1000 for key, value in timings.items()}
         timings["rest"] = took - sum(timings.values())
-        return Page(query, len(pool), took, results, self._facets(pool), timings)
+        return Page(query, len(pool), took, results, facets, timings)
 
     def _allowed(self, filters: Filters) -> tuple[set[str], np.ndarray] | None:
         """(documents, their chunk ids) that pass the filters, or None when nothing is filtered."""
@@ -253,13 +258,12 @@ class Searcher:
         )
 
     def _facets(self, pool) -> dict[str, dict[str, int]]:
+        """Counts of kind, tag, author and language over the result documents, commonest first."""
+        counts = Counter(chain.from_iterable(self._facet_values[doc] for doc, _ in pool))
         facets: dict[str, dict[str, int]] = {"kind": {}, "tag": {}, "author": {}, "lang": {}}
-        for doc, _ in pool:
-            meta = self.meta[doc]
-            for name, values in (("kind", [meta.kind]), ("lang", [meta.lang]), ("tag", meta.tags), ("author", meta.authors)):
-                for value in values:
-                    facets[name][value] = facets[name].get(value, 0) + 1
-        return {name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) for name, counts in facets.items()}
+        for (name, value), count in sorted(counts.items(), key=lambda item: (-item[1], item[0][1])):
+            facets[name][value] = count
+        return facets
 
 
 def _term_index(store: Store, chunk_ids: np.ndarray, previous: TermIndex | None) -> TermIndex:

@@ -16,7 +16,7 @@ def test_add_search_remove_save_load_round_trip(tmp_path, approximate):
     index = VectorIndex(16, approximate, {"model": "m", "chunk_words": 100})
     index.add(np.arange(100, 150), data)
     scores, ids = index.search(data[7], 3)
-    assert ids[0] == 107 and scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert ids[0] == 107 and scores[0] == pytest.approx(1.0, abs=1e-3)  # the exhaustive index holds half precision
     index.remove([107])
     assert 107 not in index.search(data[7], 5)[1]
     path = tmp_path / "gen.faiss"
