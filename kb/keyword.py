@@ -132,16 +132,21 @@ class Analyzer:
         return groups
 
 
-def highlight(text: str, groups: list[set[str]], analyzer: Analyzer) -> str:
-    """HTML-escaped ``text`` with words that match the query wrapped in ``<mark>``."""
+def highlight(text: str, groups: list[set[str]], analyzer: Analyzer, seen: dict[str, bool] | None = None) -> str:
+    """HTML-escaped ``text`` with words that match the query wrapped in ``<mark>``; ``seen``
+    remembers which words match, across the snippets of one page."""
     wanted = {term for group in groups for term in group}
     if not wanted:
         return html.escape(text)
+    seen = {} if seen is None else seen
     out: list[str] = []
     last = 0
     for match in _TOKEN.finditer(text):
         word = match.group(0).lower()
-        if word not in ANY_STOPWORD and not wanted.isdisjoint(analyzer.forms(word)):
+        marked = seen.get(word)
+        if marked is None:
+            marked = seen[word] = word not in ANY_STOPWORD and not wanted.isdisjoint(analyzer.forms(word))
+        if marked:
             out.append(html.escape(text[last : match.start()]))
             out.append("<mark>" + html.escape(match.group(0)) + "</mark>")
             last = match.end()

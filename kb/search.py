@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
 
 import numpy as np
+from scipy import sparse
 
 from kb.errors import InvalidInput
 from kb.fusion import TUNED, FusionParams, fuse, group_best, keyword_weight, ranking
@@ -131,8 +130,7 @@ class Searcher:
             self.chunks_of.setdefault(doc, []).append(chunk)
         self.chunk_count = max(1, len(owners))
         self.analyzer = Analyzer(self.terms.terms())
-        self._facet_values = {doc: [("kind", meta.kind), ("lang", meta.lang), *(("tag", tag) for tag in meta.tags),
-                                    *(("author", author) for author in meta.authors)] for doc, meta in self.meta.items()}
+        self._facet_row, self._facet_names, self._facet_matrix = _facet_matrix(self.meta)
 
     def search(self, store: Store, query: str, filters: Filters | None = None, limit: int = 10,
                offset: int = 0, mode: str = "hybrid") -> Page:
@@ -158,7 +156,8 @@ class Searcher:
         timings["fusion"] += time.perf_counter() - tick
         best_chunks = self._best_chunks(page, chunk_scores, weight, keyword)
         rows = store.chunks(best_chunks.values())
-        results = [self._result(doc, score, rows.get(best_chunks.get(doc)), groups) for doc, score in page]
+        seen: dict[str, bool] = {}
+        results = [self._result(doc, score, rows.get(best_chunks.get(doc)), groups, seen) for doc, score in page]
         facets = self._facets(pool)
         took = (time.perf_counter() - started) * 1000
         timings = {key: value * 1000 for key, value in timings.items()}
@@ -187,7 +186,7 @@ class Searcher:
             timings["embed"] += time.perf_counter() - tick
             tick = time.perf_counter()
             scores, ids = self.index.search(vector, min(depth, self.chunk_count), None if allowed is None else allowed[1])
-            hits = [(int(i), self.owner[int(i)], float(s)) for s, i in zip(scores, ids, strict=True) if int(i) in self.owner]
+            hits = [(i, self.owner[i], s) for s, i in zip(scores.tolist(), ids.tolist(), strict=True) if i in self.owner]
             dense = {doc: score for doc, (score, _) in group_best(hits).items()}
             for chunk_id, doc, score in hits:
                 chunk_scores.setdefault(doc, []).append((chunk_id, score, 0.0))
@@ -247,10 +246,10 @@ class Searcher:
                 best[doc] = max(candidates, key=lambda c: candidates[c][0] + max(weight, 0.3) * candidates[c][1] / top_keyword)
         return best
 
-    def _result(self, doc: str, score: float, chunk, groups) -> Result:
+    def _result(self, doc: str, score: float, chunk, groups, seen: dict[str, bool]) -> Result:
         meta = self.meta[doc]
         text = chunk.text if chunk else meta.title
-        snippet = highlight(_trim(text, 320), groups, self.analyzer)
+        snippet = highlight(_trim(text, 320), groups, self.analyzer, seen)
         return Result(
             id=doc, kind=meta.kind, title=meta.title, url="/doc/" + doc, snippet=snippet,
             score=round(float(score), 4), author=", ".join(meta.authors), date=meta.date,
@@ -259,11 +258,31 @@ class Searcher:
 
     def _facets(self, pool) -> dict[str, dict[str, int]]:
         """Counts of kind, tag, author and language over the result documents, commonest first."""
-        counts = Counter(chain.from_iterable(self._facet_values[doc] for doc, _ in pool))
+        rows = [self._facet_row[doc] for doc, _ in pool]
+        counts = np.asarray(self._facet_matrix[rows].sum(axis=0)).ravel() if rows else np.zeros(0)
         facets: dict[str, dict[str, int]] = {"kind": {}, "tag": {}, "author": {}, "lang": {}}
-        for (name, value), count in sorted(counts.items(), key=lambda item: (-item[1], item[0][1])):
-            facets[name][value] = count
+        present = [(-int(counts[column]), self._facet_names[column]) for column in np.flatnonzero(counts)]
+        for count, (name, value) in sorted(present, key=lambda item: (item[0], item[1][1])):
+            facets[name][value] = -count
         return facets
+
+
+def _facet_matrix(meta: dict[str, DocMeta]):
+    """(row by document, (facet, value) by column, documents x values count matrix) for counting
+    the facets of a result list in one sparse sum."""
+    rows: dict[str, int] = {}
+    columns: dict[tuple[str, str], int] = {}
+    cells_row, cells_column = [], []
+    for doc, info in meta.items():
+        row = rows.setdefault(doc, len(rows))
+        pairs = [("kind", info.kind), ("lang", info.lang), *(("tag", tag) for tag in info.tags),
+                 *(("author", author) for author in info.authors)]
+        for pair in pairs:
+            cells_row.append(row)
+            cells_column.append(columns.setdefault(pair, len(columns)))
+    matrix = sparse.csr_matrix((np.ones(len(cells_row), dtype=np.int32), (cells_row, cells_column)),
+                               shape=(len(rows), len(columns)))
+    return rows, list(columns), matrix
 
 
 def _term_index(store: Store, chunk_ids: np.ndarray, previous: TermIndex | None) -> TermIndex:

@@ -153,3 +153,15 @@ def test_a_term_index_is_extended_only_when_little_changed(monkeypatch):
     extended.clear()
     _term_index(_Terms(rows[:70]), np.arange(1, 71, dtype=np.int64), stale)
     assert not extended
+
+
+def test_facets_count_every_result_document_commonest_first(indexed):
+    import collections
+
+    _, kb = indexed
+    page = kb.search("feedback onboarding state lock toegankelijk", limit=100)
+    assert page.total == len(page.results)
+    for name, values in (("kind", [r.kind for r in page.results]), ("lang", [r.lang for r in page.results]),
+                         ("tag", [tag for r in page.results for tag in r.tags])):
+        expected = sorted(collections.Counter(values).items(), key=lambda item: (-item[1], item[0]))
+        assert list(page.facets[name].items()) == expected
