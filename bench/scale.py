@@ -1,4 +1,4 @@
-"""Exact (IndexFlatIP) against approximate (HNSW) vector search at 100k and 1M chunks.
+"""Exhaustive against approximate (HNSW) vector search at 100k and 1M chunks.
 
 Each (size, dimension, kind) runs in its own process (``python -m bench.scale N DIM KIND``), so
 its memory figure is the resident growth of building that index alone. Vectors are synthetic and
@@ -166,7 +166,7 @@ def run(results: Results, plan: Plan) -> dict:
         for kind in ("exact", "hnsw"):
             figures = measure(n, dim, kind, plan.runs, list(plan.ef_searches), plan.params)
             raw[f"{n}-{dim}-{kind}"] = figures
-            label = f"{_size(n)} × {dim}, {'exact (IndexFlatIP)' if kind == 'exact' else 'HNSW'}"
+            label = f"{_size(n)} × {dim}, {'exact (fp16, every vector compared)' if kind == 'exact' else 'HNSW'}"
             single = "1 run: one build per size and kind"
             results.add(SECTION, f"{label}: build", "s", [figures["build_s"]], single)
             results.add(SECTION, f"{label}: memory (RSS growth)", "MiB", [figures["memory_mib"]], single)
