@@ -24,6 +24,7 @@ _CLITICS = frozenset(["s", "t", "d", "m", "ll", "re", "ve"])
 STOPWORDS = {"nl": DUTCH | _CLITICS, "en": ENGLISH | _CLITICS}
 ANY_STOPWORD = DUTCH | ENGLISH | _CLITICS
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_WORDS = re.compile(r"(\w+)", re.UNICODE)  # split() keeps the words
 _MIN_COMPOUND = 9
 _MIN_PART = 4
 _LINKERS = ("", "s", "en", "e")
@@ -139,16 +140,14 @@ def highlight(text: str, groups: list[set[str]], analyzer: Analyzer, seen: dict[
     if not wanted:
         return html.escape(text)
     seen = {} if seen is None else seen
-    out: list[str] = []
-    last = 0
-    for match in _TOKEN.finditer(text):
-        word = match.group(0).lower()
-        marked = seen.get(word)
+    parts = _WORDS.split(text)  # between-words, word, between-words, word, ..., between-words
+    for at in range(1, len(parts), 2):
+        word = parts[at]
+        lower = word.lower()
+        marked = seen.get(lower)
         if marked is None:
-            marked = seen[word] = word not in ANY_STOPWORD and not wanted.isdisjoint(analyzer.forms(word))
-        if marked:
-            out.append(html.escape(text[last : match.start()]))
-            out.append("<mark>" + html.escape(match.group(0)) + "</mark>")
-            last = match.end()
-    out.append(html.escape(text[last:]))
-    return "".join(out)
+            marked = seen[lower] = lower not in ANY_STOPWORD and not wanted.isdisjoint(analyzer.forms(lower))
+        parts[at] = "<mark>" + html.escape(word) + "</mark>" if marked else html.escape(word)
+    for at in range(0, len(parts), 2):
+        parts[at] = html.escape(parts[at])
+    return "".join(parts)

@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
 
 from kb.errors import InvalidInput
 from kb.fusion import TUNED, FusionParams, fuse, group_best, keyword_weight, ranking
@@ -130,7 +129,7 @@ class Searcher:
             self.chunks_of.setdefault(doc, []).append(chunk)
         self.chunk_count = max(1, len(owners))
         self.analyzer = Analyzer(self.terms.terms())
-        self._facet_row, self._facet_names, self._facet_matrix = _facet_matrix(self.meta)
+        self._facet_columns, self._facet_names = _facet_columns(self.meta)
 
     def search(self, store: Store, query: str, filters: Filters | None = None, limit: int = 10,
                offset: int = 0, mode: str = "hybrid") -> Page:
@@ -258,31 +257,27 @@ class Searcher:
 
     def _facets(self, pool) -> dict[str, dict[str, int]]:
         """Counts of kind, tag, author and language over the result documents, commonest first."""
-        rows = [self._facet_row[doc] for doc, _ in pool]
-        counts = np.asarray(self._facet_matrix[rows].sum(axis=0)).ravel() if rows else np.zeros(0)
         facets: dict[str, dict[str, int]] = {"kind": {}, "tag": {}, "author": {}, "lang": {}}
+        if not pool:
+            return facets
+        counts = np.bincount(np.concatenate([self._facet_columns[doc] for doc, _ in pool]),
+                             minlength=len(self._facet_names))
         present = [(-int(counts[column]), self._facet_names[column]) for column in np.flatnonzero(counts)]
         for count, (name, value) in sorted(present, key=lambda item: (item[0], item[1][1])):
             facets[name][value] = -count
         return facets
 
 
-def _facet_matrix(meta: dict[str, DocMeta]):
-    """(row by document, (facet, value) by column, documents x values count matrix) for counting
-    the facets of a result list in one sparse sum."""
-    rows: dict[str, int] = {}
-    columns: dict[tuple[str, str], int] = {}
-    cells_row, cells_column = [], []
+def _facet_columns(meta: dict[str, DocMeta]) -> tuple[dict[str, np.ndarray], list[tuple[str, str]]]:
+    """Per document the numbers of its (facet, value) pairs, and the pairs by number, so that the
+    facets of a result list are one ``bincount``."""
+    numbers: dict[tuple[str, str], int] = {}
+    columns = {}
     for doc, info in meta.items():
-        row = rows.setdefault(doc, len(rows))
         pairs = [("kind", info.kind), ("lang", info.lang), *(("tag", tag) for tag in info.tags),
                  *(("author", author) for author in info.authors)]
-        for pair in pairs:
-            cells_row.append(row)
-            cells_column.append(columns.setdefault(pair, len(columns)))
-    matrix = sparse.csr_matrix((np.ones(len(cells_row), dtype=np.int32), (cells_row, cells_column)),
-                               shape=(len(rows), len(columns)))
-    return rows, list(columns), matrix
+        columns[doc] = np.array([numbers.setdefault(pair, len(numbers)) for pair in pairs], dtype=np.int64)
+    return columns, list(numbers)
 
 
 def _term_index(store: Store, chunk_ids: np.ndarray, previous: TermIndex | None) -> TermIndex:
