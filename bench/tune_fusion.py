@@ -12,7 +12,7 @@ import itertools
 import sys
 from pathlib import Path
 
-from indexer.evaluate import corpus_documents, load_qrels, load_queries
+from indexer.evaluate import corpus_documents, eval_settings, load_qrels, load_queries
 from kb.config import load_settings
 from kb.evaluation import ndcg
 from kb.fusion import TUNED, FusionParams, fuse, keyword_weight, ranking
@@ -22,9 +22,7 @@ from kb.knowledge import KnowledgeBase
 
 def candidate_scores(folder: Path):
     settings = load_settings()
-    name = folder.resolve().name
-    eval_settings = settings.replace(data_dir=settings.data_dir / "eval" / f"{name}-{settings.model.replace('/', '_')}")
-    kb = KnowledgeBase(eval_settings)
+    kb = KnowledgeBase(eval_settings(folder, settings))
     kb.apply(Changes(upserts=corpus_documents(folder, settings)))
     searcher = kb.searcher()
     texts, groups = load_queries(folder)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.evaluate import corpus_documents, load_qrels, load_queries
+from indexer.evaluate import corpus_documents, eval_settings, load_qrels, load_queries
 from kb.config import load_settings
 from kb.embeddings import CombinedEmbedder, load_embedder
 from kb.evaluation import ndcg
@@ -31,8 +31,7 @@ def main(folder: Path) -> None:
     if not isinstance(embedder, CombinedEmbedder) or len(embedder.parts) != 2:
         raise SystemExit(f"KB_MODEL={settings.model} is not a combination of two models")
     equal = CombinedEmbedder(*embedder.parts)
-    kb = KnowledgeBase(settings.replace(data_dir=settings.data_dir / "eval" / f"{folder.resolve().name}-{settings.model}"),
-                       embedder=embedder)
+    kb = KnowledgeBase(eval_settings(folder, settings), embedder=embedder)
     kb.apply(Changes(upserts=corpus_documents(folder, settings)))
     _, vectors, owners = kb.store().chunk_vectors(settings.model)
     texts, groups = load_queries(folder)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import kb.related as related
-from indexer.evaluate import corpus_documents
+from indexer.evaluate import corpus_documents, eval_settings
 from kb.config import load_settings
 from kb.evaluation import precision, recall
 from kb.indexing import Changes
@@ -24,9 +24,7 @@ from kb.knowledge import KnowledgeBase
 def main(folder: str, tag_weights: tuple[float, ...] = (0.0, 0.02, 0.04, 0.08, 0.12)) -> None:
     folder_path = Path(folder)
     settings = load_settings()
-    name = folder_path.resolve().name
-    eval_settings = settings.replace(data_dir=settings.data_dir / "eval" / f"{name}-{settings.model.replace('/', '_')}")
-    kb = KnowledgeBase(eval_settings)
+    kb = KnowledgeBase(eval_settings(folder_path, settings))
     kb.apply(Changes(upserts=corpus_documents(folder_path, settings), full=True))
     cases = [json.loads(line) for line in (folder_path / "related.jsonl").read_text().splitlines() if line.strip()]
     index = kb.related()

@@ -75,14 +75,18 @@ def corpus_documents(folder: Path, settings: Settings) -> list[Document]:
     return documents
 
 
+def eval_settings(folder: Path, settings: Settings) -> Settings:
+    """``settings`` with the data folder of this collection's evaluation store for the model."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(folder).resolve().name)
+    return settings.replace(data_dir=settings.data_dir / "eval" / f"{name}-{settings.model.replace('/', '_')}")
+
+
 def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, run_out: Path | None = None,
              params: FusionParams | None = None, kb: KnowledgeBase | None = None) -> dict:
     """Index the collection (incrementally) and score each ranking overall and per query group."""
     folder = Path(folder)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.resolve().name)
-    eval_settings = settings.replace(data_dir=settings.data_dir / "eval" / f"{name}-{settings.model.replace('/', '_')}")
     if kb is None:
-        kb = KnowledgeBase(eval_settings, params=params)
+        kb = KnowledgeBase(eval_settings(folder, settings), params=params)
     documents = corpus_documents(folder, settings)
     kb.apply(Changes(upserts=documents, full=True))  # rebuilt each time; vectors come from the cache
     texts, groups = load_queries(folder)

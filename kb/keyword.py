@@ -23,8 +23,7 @@ from kb.language import DUTCH, ENGLISH, detect_language
 _CLITICS = frozenset(["s", "t", "d", "m", "ll", "re", "ve"])
 STOPWORDS = {"nl": DUTCH | _CLITICS, "en": ENGLISH | _CLITICS}
 ANY_STOPWORD = DUTCH | ENGLISH | _CLITICS
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-_WORDS = re.compile(r"(\w+)", re.UNICODE)  # split() keeps the words
+_WORDS = re.compile(r"(\w+)", re.UNICODE)  # grouped, so that split() keeps the words
 _MIN_COMPOUND = 9
 _MIN_PART = 4
 _LINKERS = ("", "s", "en", "e")
@@ -44,7 +43,7 @@ def stem(word: str, lang: str) -> str:
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens; snake_case identifiers also yield their parts."""
     out: list[str] = []
-    for token in _TOKEN.findall(text.lower()):
+    for token in _WORDS.findall(text.lower()):
         out.append(token)
         if "_" in token:
             out.extend(part for part in token.split("_") if part)
