@@ -19,8 +19,7 @@ import traceback
 from pathlib import Path
 
 from bench import indexing, latency, machine, report, scale, server, synthetic
-from kb.config import load_settings
-from kb.embeddings import load_embedder
+from kb import Graph, load_embedder, load_settings
 
 SECTIONS = ("indexing", "search", "http", "memory", "scale")
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,11 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     if "scale" in only:
         sizes = _sizes(options.scale_sizes) if options.scale_sizes else (
             ((20_000, 384), (100_000, 384)) if quick else ((100_000, 896), (1_000_000, 384)))
-        params = None
-        if options.hnsw:
-            m, construction, search = (int(v) for v in options.hnsw.split(","))
-            params = {"HNSW_M": m, "HNSW_EF_CONSTRUCTION": construction, "HNSW_EF_SEARCH": search}
-        raw = section("scale", lambda: scale.run(results, scale.Plan(sizes=sizes, runs=runs, params=params)))
+        graph = Graph(*(int(v) for v in options.hnsw.split(","))) if options.hnsw else None
+        raw = section("scale", lambda: scale.run(results, scale.Plan(sizes=sizes, runs=runs, graph=graph)))
         results.extra["scale"] = {key: {k: v for k, v in figures.items() if "latency" not in k} for key, figures in raw.items()}
     results.machine["load_end"] = machine.load_average()
     results.extra["section_seconds"] = {name: round(seconds) for name, seconds in timings.items()}

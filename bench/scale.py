@@ -6,7 +6,7 @@ clustered: topics, sub-topics of about thirty passages each, and per passage iso
 queries are new points drawn the same way. The mix is set so that a query's 1st, 10th and 100th
 nearest passages have about the cosines they have with the real model on the demo content
 (USE: 0.64, 0.50, 0.35; synthetic: 0.56, 0.51, 0.35), i.e. a little harder at the very top.
-Both kinds are built by ``kb.vector_index.VectorIndex`` and searched as the searcher does
+Both kinds are built by ``kb.VectorIndex`` and searched as the searcher does
 (one query at a time, the top 100). Recall@10 is the share of the exact top 10 that the HNSW
 top 10 contains.
 """
@@ -19,18 +19,19 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bench.machine import peak_rss_mib, rss_mib
 from bench.report import Results, percentile
+from kb import CANDIDATES, HNSW, Graph, VectorIndex
 
 SECTION = "Scale: exact vs HNSW vector index (synthetic clustered vectors)"
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = 200
-DEPTH = 100  # kb.search.CANDIDATES: what a search asks the vector index for
+DEPTH = CANDIDATES  # what a search asks the vector index for
 NOISE = 1.0  # noise norm relative to the sub-topic centre
 SUBTOPIC = 30  # passages per sub-topic
 SEED = 7
@@ -93,17 +94,12 @@ def latencies(index, queries: np.ndarray, within: np.ndarray | None = None) -> l
     return out
 
 
-def worker(n: int, dim: int, kind: str, passes: int, ef_searches: list[int]) -> dict:
+def worker(n: int, dim: int, kind: str, passes: int, ef_searches: list[int], graph: Graph = HNSW) -> dict:
     """Build one index and measure it; run in a process of its own."""
-    import faiss
-
-    from kb import vector_index
-    from kb.vector_index import VectorIndex
-
     data, queries = clustered(n, dim, QUERIES)
     gc.collect()
     before = rss_mib(os.getpid())
-    index = VectorIndex(dim, approximate=kind == "hnsw")
+    index = VectorIndex(dim, approximate=kind == "hnsw", graph=graph)
     started = time.perf_counter()
     index.add(np.arange(n, dtype=np.int64), data)
     build = time.perf_counter() - started
@@ -113,16 +109,14 @@ def worker(n: int, dim: int, kind: str, passes: int, ef_searches: list[int]) -> 
            "peak_rss_mib": peak_rss_mib(os.getpid()),
            "latency_ms": [latencies(index, queries) for _ in range(passes)]}
     if kind == "hnsw":
-        hnsw = faiss.downcast_index(index._index.index).hnsw
-        out["params"] = {"M": vector_index.HNSW_M, "efConstruction": vector_index.HNSW_EF_CONSTRUCTION,
-                         "efSearch": vector_index.HNSW_EF_SEARCH}
+        out["params"] = {"M": graph.m, "efConstruction": graph.ef_construction, "efSearch": graph.ef_search}
         out["recall_at_10"] = recall(index, queries, truth)
         sweep = {}
         for ef in ef_searches:
-            hnsw.efSearch = ef
+            index.set_ef_search(ef)
             sweep[ef] = {"recall_at_10": recall(index, queries, truth),
                          "p50_ms": percentile(latencies(index, queries), 50)}
-        hnsw.efSearch = vector_index.HNSW_EF_SEARCH
+        index.set_ef_search(graph.ef_search)
         out["ef_sweep"] = sweep
         # Filters (kind, tag, author, language) let a share of the passages through.
         rng = np.random.default_rng(SEED)
@@ -140,11 +134,11 @@ def worker(n: int, dim: int, kind: str, passes: int, ef_searches: list[int]) -> 
     return out
 
 
-def measure(n: int, dim: int, kind: str, passes: int, ef_searches: list[int], params: dict | None) -> dict:
-    """``worker`` in a fresh process; ``params`` overrides kb.vector_index's HNSW settings there."""
+def measure(n: int, dim: int, kind: str, passes: int, ef_searches: list[int], graph: Graph | None) -> dict:
+    """``worker`` in a fresh process; ``graph``: other HNSW settings than the indexer's."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "bench.scale", str(n), str(dim), kind, str(passes),
-               ",".join(map(str, ef_searches)), json.dumps(params or {})]
+               ",".join(map(str, ef_searches)), json.dumps(asdict(graph or HNSW))]
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"scale worker failed: {done.stderr.strip()[-2000:]}")
@@ -156,7 +150,7 @@ class Plan:
     sizes: tuple[tuple[int, int], ...]  # (chunks, dimension)
     runs: int = 3
     ef_searches: tuple[int, ...] = (100, 256, 512, 1024)
-    params: dict | None = None  # HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH overrides (tuning)
+    graph: Graph | None = None  # other HNSW settings than the indexer's (tuning)
 
 
 def run(results: Results, plan: Plan) -> dict:
@@ -164,7 +158,7 @@ def run(results: Results, plan: Plan) -> dict:
     raw: dict = {}
     for n, dim in plan.sizes:
         for kind in ("exact", "hnsw"):
-            figures = measure(n, dim, kind, plan.runs, list(plan.ef_searches), plan.params)
+            figures = measure(n, dim, kind, plan.runs, list(plan.ef_searches), plan.graph)
             raw[f"{n}-{dim}-{kind}"] = figures
             label = f"{_size(n)} × {dim}, {'exact (fp16, every vector compared)' if kind == 'exact' else 'HNSW'}"
             single = "1 run: one build per size and kind"
@@ -190,7 +184,7 @@ def run(results: Results, plan: Plan) -> dict:
         "Vectors: synthetic, clustered (topics → sub-topics of ~30 passages → isotropic noise), unit length, mixed so "
         "that a query's 1st/10th/100th nearest passages have cosines 0.56/0.51/0.35 (the real model on the demo "
         "content: 0.64/0.50/0.35); 200 queries drawn the same way, not in the index. Each size and kind is built in "
-        "a process of its own by `kb.vector_index.VectorIndex`; memory is the growth of that process's RSS during "
+        "a process of its own by `kb.VectorIndex`; memory is the growth of that process's RSS during "
         "the build; queries go one at a time for the top 100, as the searcher asks. Build uses both cores."))
     return raw
 
@@ -200,9 +194,6 @@ def _size(n: int) -> str:
 
 
 if __name__ == "__main__":
-    n, dim, kind, passes, efs, params = sys.argv[1:7]
-    from kb import vector_index
-
-    for name, value in json.loads(params).items():
-        setattr(vector_index, name, value)
-    print(json.dumps(worker(int(n), int(dim), kind, int(passes), [int(e) for e in efs.split(",") if e])))
+    n, dim, kind, passes, efs, graph = sys.argv[1:7]
+    print(json.dumps(worker(int(n), int(dim), kind, int(passes), [int(e) for e in efs.split(",") if e],
+                            Graph(**json.loads(graph)))))

@@ -1,7 +1,7 @@
 """Synthetic indexes for the index-size sweep: synthetic documents, random unit vectors.
 
 The documents come from ``bench.corpus`` (real text, so the keyword side and its FTS5 rows
-behave as they would), and go through the real pipeline (``kb.indexing.apply_changes``), but
+behave as they would), and go through the real write path (``KnowledgeBase.index_run``), but
 the embedder is ``RandomEmbedder``: a random unit vector per text, the same for the same text.
 Query latency without the query's embedding depends on the number and dimension of vectors,
 not on their meaning. A built index is kept under the work folder and reused while the generator,
@@ -20,10 +20,7 @@ import numpy as np
 
 from bench import corpus
 from indexer.pipeline import scan
-from kb import vector_index
-from kb.config import load_settings
-from kb.indexing import Changes, apply_changes
-from kb.migrations import MIGRATIONS
+from kb import SCHEMA_VERSION, KnowledgeBase, VectorIndex, load_settings
 
 CHUNKS_PER_DOC = 1.66  # measured on the synthetic corpus (1-2 chunks per document)
 
@@ -69,22 +66,23 @@ def build(work: Path, content: Path, documents: int, model: str, dim: int) -> Pa
     corpus.generate(source, documents, content)
     docs, _ = scan(source, 10_000_000)
     shutil.rmtree(source)
-    settings = settings.replace(data_dir=data, content_dir=content, model=model)
-    apply_changes(settings, Changes(upserts=docs, full=True), lambda: RandomEmbedder(model, dim))
+    kb = KnowledgeBase(settings.replace(data_dir=data, content_dir=content, model=model),
+                       embedder=RandomEmbedder(model, dim))
+    try:
+        with kb.index_run() as run:
+            run.apply(docs, full=True)
+    finally:
+        kb.close()
     marker.write_text(key)
     return data
 
 
 def _index_kind(dim: int, approximate: bool) -> str:
     """The FAISS index the indexer builds at this size, with its graph settings."""
-    faiss = vector_index._faiss()
-    index = vector_index.VectorIndex(dim, approximate)  # held: the inner index lives as long as it does
-    inner = faiss.downcast_index(index._index.index)
-    graph = f" M={vector_index.HNSW_M} efConstruction={vector_index.HNSW_EF_CONSTRUCTION}" if approximate else ""
-    return type(inner).__name__ + graph
+    return VectorIndex(dim, approximate).describe()
 
 
 def _key(*parts) -> str:
     """What shapes a built index: generator, schema, size, model name, dimension, settings.
     (Changes to how terms are analysed are not seen; ``python -m bench --clean`` rebuilds.)"""
-    return repr((corpus.VERSION, corpus.SEED, len(MIGRATIONS), *parts))
+    return repr((corpus.VERSION, corpus.SEED, SCHEMA_VERSION, *parts))

@@ -12,26 +12,27 @@ import itertools
 import sys
 from pathlib import Path
 
-from indexer.evaluate import corpus_documents, eval_settings, load_qrels, load_queries
-from kb.config import load_settings
-from kb.evaluation import ndcg
-from kb.fusion import TUNED, FusionParams, fuse, keyword_weight, ranking
-from kb.indexing import Changes
-from kb.knowledge import KnowledgeBase
+from indexer.evaluate import evaluation_base, load_qrels, load_queries
+from kb import (
+    CANDIDATES,
+    FusionParams,
+    fuse,
+    keyword_weight,
+    load_settings,
+    ndcg,
+    profile_for,
+    ranking,
+)
 
 
 def candidate_scores(folder: Path):
-    settings = load_settings()
-    kb = KnowledgeBase(eval_settings(folder, settings))
-    kb.apply(Changes(upserts=corpus_documents(folder, settings)))
-    searcher = kb.searcher()
+    """Per query both sides' candidates, as the searcher takes them before fusion."""
+    kb = evaluation_base(folder, load_settings())
     texts, groups = load_queries(folder)
     out = {}
     for qid, text in texts.items():
-        terms = searcher.analyzer.query_terms(text)
-        timings = dict.fromkeys(("embed", "vector", "keyword"), 0.0)
-        dense, keyword, _, coverage = searcher._candidates(kb.store(), text, terms, "hybrid", 100, None, timings)
-        out[qid] = (dense, keyword, coverage)
+        found = kb.candidates(text, "hybrid", CANDIDATES)
+        out[qid] = (found.dense, found.keyword, found.coverage)
     return out, groups, load_qrels(folder / "qrels.tsv")
 
 
@@ -64,7 +65,7 @@ def main(folder: str) -> None:
     print(f"{len(eligible)} of {len(results)} settings keep every group at or above the better single ranking")
     for figures, params in (eligible or results)[:10]:
         print(f"{params}  {_line(figures)}")
-    current = TUNED.get(load_settings().model, FusionParams())
+    current = profile_for(load_settings().model).fusion
     print(f"in use {current}  {_line(score(current, scores, groups, qrels))}")
 
 

@@ -15,12 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.evaluate import corpus_documents, eval_settings, load_qrels, load_queries
-from kb.config import load_settings
-from kb.embeddings import CombinedEmbedder, load_embedder
-from kb.evaluation import ndcg
-from kb.indexing import Changes
-from kb.knowledge import KnowledgeBase
+from indexer.evaluate import evaluation_base, load_qrels, load_queries
+from kb import CombinedEmbedder, load_embedder, load_settings, ndcg
 
 GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
 
@@ -31,9 +27,8 @@ def main(folder: Path) -> None:
     if not isinstance(embedder, CombinedEmbedder) or len(embedder.parts) != 2:
         raise SystemExit(f"KB_MODEL={settings.model} is not a combination of two models")
     equal = CombinedEmbedder(*embedder.parts)
-    kb = KnowledgeBase(eval_settings(folder, settings), embedder=embedder)
-    kb.apply(Changes(upserts=corpus_documents(folder, settings)))
-    _, vectors, owners = kb.store().chunk_vectors(settings.model)
+    kb = evaluation_base(folder, settings, embedder=embedder)
+    vectors, owners = kb.passage_vectors()
     texts, groups = load_queries(folder)
     qrels = load_qrels(folder / "qrels.tsv")
     judged = [qid for qid in texts if qrels.get(qid)]

@@ -13,35 +13,23 @@ import json
 import sys
 from pathlib import Path
 
-import kb.related as related
-from indexer.evaluate import corpus_documents, eval_settings
-from kb.config import load_settings
-from kb.evaluation import precision, recall
-from kb.indexing import Changes
-from kb.knowledge import KnowledgeBase
+from indexer.evaluate import evaluation_base
+from kb import RelatedParams, load_settings, precision, recall
 
 
 def main(folder: str, tag_weights: tuple[float, ...] = (0.0, 0.02, 0.04, 0.08, 0.12)) -> None:
     folder_path = Path(folder)
     settings = load_settings()
-    kb = KnowledgeBase(eval_settings(folder_path, settings))
-    kb.apply(Changes(upserts=corpus_documents(folder_path, settings), full=True))
+    kb = evaluation_base(folder_path, settings)
     cases = [json.loads(line) for line in (folder_path / "related.jsonl").read_text().splitlines() if line.strip()]
-    index = kb.related()
     rows = []
     for tag_weight in tag_weights:
-        related.TAG_WEIGHT = tag_weight
-        scored = {}
-        for case in cases:
-            doc = kb.document(case["id"])
-            vector = index.vectors.matrix[index.vectors.position[doc.id]]
-            scored[doc.id] = index._candidates(vector, set(doc.tags), exclude={doc.id})
         for step in range(0, 41):
             threshold = round(0.3 + step * 0.0175, 4)
+            params = RelatedParams(threshold, tag_weight)
             p3 = r5 = shown = 0.0
             for case in cases:
-                slate = related.choose_slate(scored[case["id"]], index.vectors, index.meta, threshold)
-                ranked = [doc for doc, _ in slate]
+                ranked = [doc for doc, _ in kb.suggestions(case["id"], params)]
                 judged = dict.fromkeys(case["related"], 1)
                 p3 += precision(ranked, judged, 3)
                 r5 += recall(ranked, judged, 5)

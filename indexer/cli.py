@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from kb.config import load_settings
-from kb.errors import KbError
+from kb import MODES, Filters, KbError, KnowledgeBase, NoteInvalid, load_settings
 
 
 class KbGroup(click.Group):
@@ -20,6 +19,10 @@ class KbGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except NoteInvalid as exc:
+            from web.wording import invalid_note
+
+            raise click.ClickException(invalid_note(exc.fields, "en")) from None
         except KbError as exc:
             raise click.ClickException(exc.message) from None
 
@@ -30,9 +33,7 @@ def _settings(ctx: click.Context):
     return ctx.obj["settings"]
 
 
-def _kb(ctx: click.Context):
-    from kb.knowledge import KnowledgeBase
-
+def _kb(ctx: click.Context) -> KnowledgeBase:
     if "kb" not in ctx.obj:
         ctx.obj["kb"] = KnowledgeBase(_settings(ctx))
     return ctx.obj["kb"]
@@ -81,10 +82,11 @@ def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({k: v for k, v in report.as_json().items() if k != "generation"}, ensure_ascii=False))
     else:
+        done = report.applied
         click.echo(
-            f"added {report.added}, updated {report.updated}, removed {report.removed}, unchanged {report.unchanged}, "
-            f"skipped {len(report.skipped)}; embedded {report.embedded} chunks, {report.cached} from cache; "
-            f"{report.seconds:.1f} s; index generation {report.generation}"
+            f"added {done.added}, updated {done.updated}, removed {done.removed}, unchanged {done.unchanged}, "
+            f"skipped {len(report.skipped)}; embedded {done.embedded} chunks, {done.cached} from cache; "
+            f"{report.seconds:.1f} s; index generation {done.generation}"
         )
         for item in report.skipped:
             click.echo(f"  skipped {item.path}: {item.reason}")
@@ -100,16 +102,16 @@ def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
 @click.option("--lang", type=click.Choice(["nl", "en"]), help="Only documents in this language.")
 @click.option("--limit", type=int, default=None, help="Results to show (default KB_TOP_K).")
 @click.option("--offset", type=int, default=0, help="Results to skip (for the next page).")
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", help="Ranking to use.")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", help="Ranking to use.")
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/search.")
 @click.pass_context
 def search_command(ctx, query, kind, tag, author, lang, limit, offset, mode, as_json) -> None:
     """Search the knowledge base in Dutch or English."""
-    from kb.search import Filters
+    from web.present import search_json
 
     page = _kb(ctx).search(query, Filters(kind=kind, tag=tag, author=author, lang=lang), limit, offset, mode)
     if as_json:
-        click.echo(json.dumps(page.as_json(), ensure_ascii=False))
+        click.echo(json.dumps(search_json(page), ensure_ascii=False))
         return
     click.echo(f"{page.total} results ({page.took_ms:.0f} ms)")
     for number, result in enumerate(page.results, start=offset + 1):
@@ -124,9 +126,9 @@ def search_command(ctx, query, kind, tag, author, lang, limit, offset, mode, as_
 @click.pass_context
 def related_command(ctx, doc_id, as_json) -> None:
     """Related learning for a document: what to read or attend next, and whom to ask."""
-    from kb.related import related_for
+    from web.present import related_json
 
-    answer = related_for(_kb(ctx), doc_id)
+    answer = related_json(_kb(ctx).related(doc_id))
     if as_json:
         click.echo(json.dumps(answer, ensure_ascii=False))
         return
@@ -146,10 +148,10 @@ def add_note_command(ctx, source) -> None:
 
     The note is written to the content folder and indexed at once.
     """
-    from kb.notes import add_note_markdown
+    from web.present import document_url
 
-    doc = add_note_markdown(_kb(ctx), source.read())
-    click.echo(f"added {doc.id} ({doc.url})")
+    doc = _kb(ctx).add_note_markdown(source.read())
+    click.echo(f"added {doc.id} ({document_url(doc.id)})")
 
 
 @main.command("eval")
@@ -170,13 +172,14 @@ def eval_command(ctx, dataset, as_json, run_out, modes) -> None:
 @click.pass_context
 def stats_command(ctx) -> None:
     """What is indexed: documents, chunks, model, index generation, and the last run's summary."""
-    kb = _kb(ctx)
-    for key, value in kb.health().items():
+    health = _kb(ctx).health()
+    last = health.pop("last_run", None)
+    for key, value in health.items():
         click.echo(f"{key}: {value}")
-    if kb.layout.last_run.exists():
-        last = json.loads(kb.layout.last_run.read_text())
-        click.echo(f"last run: {last.get('finished_at')}, {last.get('seconds')} s, "
-                   f"embedded {last.get('embedded')}, skipped {len(last.get('skipped', []))}")
+    if last:
+        click.echo(f"last run: {last['finished_at']}, {last['seconds']} s, added {last['added']}, "
+                   f"updated {last['updated']}, removed {last['removed']}, embedded {last['embedded']}, "
+                   f"skipped {last['skipped']}")
 
 
 @main.command("serve")

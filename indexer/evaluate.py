@@ -15,14 +15,17 @@ import json
 import re
 from pathlib import Path
 
-from kb.config import Settings
-from kb.documents import Document
-from kb.evaluation import precision, recall, summarise
-from kb.fusion import FusionParams
-from kb.indexing import Changes
-from kb.knowledge import KnowledgeBase
-from kb.language import detect_language
-from kb.search import MODES
+from kb import (
+    MODES,
+    Document,
+    FusionParams,
+    KnowledgeBase,
+    Settings,
+    detect_language,
+    precision,
+    recall,
+    summarise,
+)
 
 K = 10
 
@@ -81,18 +84,27 @@ def eval_settings(folder: Path, settings: Settings) -> Settings:
     return settings.replace(data_dir=settings.data_dir / "eval" / f"{name}-{settings.model.replace('/', '_')}")
 
 
-def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, run_out: Path | None = None,
-             params: FusionParams | None = None, kb: KnowledgeBase | None = None) -> dict:
-    """Index the collection (incrementally) and score each ranking overall and per query group."""
-    folder = Path(folder)
-    if kb is None:
-        kb = KnowledgeBase(eval_settings(folder, settings), params=params)
+def evaluation_base(folder: Path, settings: Settings, fusion: FusionParams | None = None,
+                    embedder=None) -> KnowledgeBase:
+    """The collection's evaluation store, rebuilt from its documents (vectors from the cache)."""
+    kb = KnowledgeBase(eval_settings(folder, settings), embedder=embedder, fusion=fusion)
     documents = corpus_documents(folder, settings)
-    kb.apply(Changes(upserts=documents, full=True))  # rebuilt each time; vectors come from the cache
+    with kb.index_run() as run:
+        run.apply(documents, full=True)
+    return kb
+
+
+def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, run_out: Path | None = None,
+             kb: KnowledgeBase | None = None) -> dict:
+    """Index the collection and score each ranking overall and per query group; ``kb`` is an
+    evaluation store already built (``evaluation_base``)."""
+    folder = Path(folder)
+    kb = kb or evaluation_base(folder, settings)
     texts, groups = load_queries(folder)
     qrels = load_qrels(folder / "qrels.tsv")
+    profile = kb.profile
     report: dict = {"dataset": str(folder), "queries": len([q for q in texts if qrels.get(q)]), "model": settings.model,
-                    "modes": {}, "groups": {}}
+                    "profile": {"name": profile.name, "calibrated": profile.calibrated}, "modes": {}, "groups": {}}
     rankings_by_mode: dict[str, dict[str, list[str]]] = {}
     for mode in modes:
         rankings = {qid: [r.id for r in kb.search(text, limit=K, mode=mode).results] for qid, text in texts.items()}
@@ -111,13 +123,11 @@ def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, r
 
 def evaluate_related(kb: KnowledgeBase, path: Path) -> dict:
     """Precision@3 and recall@5 of the related-learning panel, and how well people to ask are ranked."""
-    from kb.related import related_for
-
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     p3 = r5 = people_p = people_first = 0.0
     shown = 0
     for case in cases:
-        answer = related_for(kb, case["id"])
+        answer = kb.related(case["id"])
         ranked = [item["id"] for item in answer["related"]]
         judged = dict.fromkeys(case["related"], 1)
         p3 += precision(ranked, judged, 3)
@@ -142,7 +152,9 @@ def _write_run(path: Path, kb: KnowledgeBase, texts: dict[str, str]) -> None:
 
 def format_table(report: dict) -> str:
     """The report as a readable table: one row per mode, then per group."""
-    lines = [f"{report['dataset']}: {report['queries']} judged queries, model {report['model']}",
+    profile = report["profile"]
+    used = "its own profile" if profile["calibrated"] else "no profile of its own: the documented defaults"
+    lines = [f"{report['dataset']}: {report['queries']} judged queries, model {report['model']} ({used})",
              f"{'':<24}{'nDCG@10':>9}{'R@10':>8}{'MRR@10':>8}"]
     for mode, figures in report["modes"].items():
         lines.append(f"{mode:<24}{figures['ndcg@10']:>9.3f}{figures['recall@10']:>8.3f}{figures['mrr@10']:>8.3f}")

@@ -1,15 +1,14 @@
 """The index run: scan the content folder, load every file, diff with the store, apply the changes.
 
-Only new and changed documents are chunked and embedded; documents whose file disappeared are
-dropped; a file that fails to load is reported and skipped, and its last good version stays in
-the index. One run at a time: a second run exits with a clear message.
+The pipeline says what is on disk; the knowledge base's index writer decides what changed:
+only new and changed documents are chunked and embedded, and documents whose file disappeared
+are dropped. A file that fails to load is reported and skipped, and its last good version stays
+in the index. One run at a time: a second run exits with a clear message.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -17,14 +16,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from indexer.loaders import LOADERS
-from kb.config import Settings, require_content_dir
-from kb.documents import KIND_FOLDERS, Document, doc_id_for
-from kb.errors import ContentError
-from kb.indexing import Changes
-from kb.knowledge import KnowledgeBase
-from kb.layout import Layout
-from kb.locks import file_lock
-from kb.store import Store
+from kb import (
+    KIND_FOLDERS,
+    Applied,
+    ContentError,
+    Document,
+    KnowledgeBase,
+    Settings,
+    doc_id_for,
+    require_content_dir,
+)
 
 log = logging.getLogger("kb.index")
 
@@ -37,20 +38,18 @@ class Skipped:
 
 @dataclass
 class Report:
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
+    """An index run: what the writer did, the files it skipped, and how long it took."""
+
+    applied: Applied
     skipped: list[Skipped] = field(default_factory=list)
-    embedded: int = 0
-    cached: int = 0
     seconds: float = 0.0
-    generation: int = 0
 
     def as_json(self) -> dict:
-        data = asdict(self)
-        data["seconds"] = round(self.seconds, 3)
-        return data
+        applied = asdict(self.applied)
+        return {**{key: applied[key] for key in ("added", "updated", "removed", "unchanged")},
+                "skipped": [asdict(item) for item in self.skipped],
+                **{key: applied[key] for key in ("embedded", "cached")},
+                "seconds": round(self.seconds, 3), "generation": applied["generation"]}
 
 
 def scan(content_dir: Path, max_bytes: int) -> tuple[list[Document], list[Skipped]]:
@@ -102,58 +101,31 @@ def load_file(path: Path, relative: str, max_bytes: int) -> Document:
         raise ContentError(f"{relative}: could not be read ({exc.__class__.__name__}: {exc})") from None
 
 
-def file_exists_for(content_dir: Path, doc_id: str) -> bool:
-    return any((content_dir / (doc_id + suffix)).exists() for suffix in LOADERS)
-
-
 def run_index(settings: Settings, kb: KnowledgeBase | None = None, full: bool = False,
-              progress: Callable[[int, int], None] | None = None, **apply_options) -> Report:
-    """One index run over the content folder; see the module docstring."""
+              progress: Callable[[int, int], None] | None = None,
+              after_embedding: Callable[[], None] | None = None) -> Report:
+    """One index run over the content folder; see the module docstring. ``progress(count,
+    total)`` hears of every batch of passages embedded; ``after_embedding`` runs between
+    embedding and publishing."""
     started = time.perf_counter()
     content_dir = require_content_dir(settings)
-    layout = Layout(settings.data_dir)
     kb = kb or KnowledgeBase(settings)
-    with file_lock(layout.run_lock, wait=False, what="indexing"):
+    total = [0]
+
+    def step(count: int) -> None:
+        total[0] += count
+        if progress:
+            progress(count, total[0])
+
+    with kb.index_run() as run:
         documents, skipped = scan(content_dir, settings.max_file_bytes)
         for item in skipped:
             log.warning("skipped %s: %s", item.path, item.reason)
-        store = Store(layout.database)
-        try:
-            known = store.hashes()
-        finally:
-            store.close()
-        current = {doc.id for doc in documents}
-        broken = {doc_id_for(item.path) for item in skipped}
-        report = Report(skipped=skipped)
-        report.unchanged = 0 if full else sum(1 for doc in documents if known.get(doc.id) == doc.content_hash)
-        changes = Changes(
-            upserts=documents,
-            removed=sorted(set(known) - current - broken),
-            full=full,
-        )
-        if full:
-            changes.removed = []
-        total = [0]
-
-        def step(count: int) -> None:
-            total[0] += count
-            if progress:
-                progress(count, total[0])
-
-        applied = kb.apply(changes, still_gone=lambda doc_id: not file_exists_for(content_dir, doc_id),
-                           progress=step, **apply_options)
-    report.added, report.updated, report.removed = applied.added, applied.updated, applied.removed
-    report.embedded, report.cached, report.generation = applied.embedded, applied.cached, applied.generation
-    report.seconds = time.perf_counter() - started
-    _write_report(layout, report)
+        broken = frozenset(doc_id_for(item.path) for item in skipped)
+        applied = run.apply(documents, kept=broken, full=full, progress=step, after_embedding=after_embedding)
+    report = Report(applied, skipped, time.perf_counter() - started)
+    kb.record_run({**report.as_json(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return report
-
-
-def _write_report(layout: Layout, report: Report) -> None:
-    layout.root.mkdir(parents=True, exist_ok=True)
-    tmp = layout.last_run.with_name(layout.last_run.name + ".tmp")
-    tmp.write_text(json.dumps({**report.as_json(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2))
-    os.replace(tmp, layout.last_run)
 
 
 def interactive() -> bool:

@@ -1,14 +1,69 @@
-"""Kennisbank core: documents, store, chunking, embeddings, vector index, hybrid search, related learning.
+"""Kennisbank core: documents, storage, chunking, embeddings, hybrid search, related learning.
 
-The public API is small; ``web`` and ``indexer`` build on it, and it imports neither.
+``web`` and ``indexer`` (and the tools in ``bench``) use ``kb`` only through what this module
+exports; ``kb`` imports neither. The door is ``KnowledgeBase``: search, documents, related
+learning, people to ask, topics, notes, index runs, health. The rest are the data it answers
+with, the content model the loaders build, and pure functions the tuning tools call.
 """
 
-from kb.config import Settings, load_settings
-from kb.documents import Document, Post
-from kb.errors import KbError
-from kb.indexing import Changes
+from kb.chunking import chunk_document
+from kb.config import SETTINGS, Settings, load_settings, require_content_dir
+from kb.documents import (
+                          KIND_FOLDERS,
+                          KINDS,
+                          Document,
+                          Post,
+                          build_document,
+                          doc_id_for,
+                          is_valid_id,
+                          markdown_document,
+                          parse_date,
+                          text_field,
+)
+from kb.embeddings import CombinedEmbedder, Embedder, HashingEmbedder
+from kb.errors import (
+                          Busy,
+                          ConfigError,
+                          ContentError,
+                          Forbidden,
+                          IndexMismatch,
+                          IndexMissing,
+                          InvalidInput,
+                          KbError,
+                          ModelUnavailable,
+                          NotFound,
+)
+from kb.evaluation import ndcg, precision, recall, summarise
+from kb.frontmatter import join_front_matter, split_front_matter
+from kb.fusion import FusionParams, fuse, fuse_for_mode, keyword_weight, ranking, result_pool
+from kb.indexing import EMBED_BATCH, Applied, IndexRun
 from kb.knowledge import KnowledgeBase
-from kb.search import Filters, Page, Result
+from kb.language import LANGUAGES, detect_language
+from kb.notes import FORMATS, FieldError, NoteInvalid
+from kb.profiles import PROFILES, ModelProfile, load_embedder, profile_for
+from kb.related import RelatedParams
+from kb.rendering import render_body, render_markdown
+from kb.search import CANDIDATES, MAX_LIMIT, MAX_OFFSET, MODES, Candidates, Filters, Page, Result
+from kb.storage.migrations import SCHEMA_VERSION
+from kb.text import html_blocks, markdown_blocks
+from kb.vector_index import HNSW, Graph, VectorIndex
 
-__all__ = ["Changes", "Document", "Filters", "KbError", "KnowledgeBase", "Page", "Post", "Result", "Settings",
-           "load_settings"]
+__all__ = [
+    # the door, and what it answers with
+    "KnowledgeBase", "Settings", "load_settings", "require_content_dir", "SETTINGS",
+    "Filters", "Page", "Result", "Candidates", "Applied", "IndexRun", "MODES", "MAX_LIMIT", "MAX_OFFSET",
+    "CANDIDATES", "EMBED_BATCH", "FORMATS", "FieldError", "NoteInvalid",
+    # errors
+    "KbError", "Busy", "ConfigError", "ContentError", "Forbidden", "IndexMismatch", "IndexMissing",
+    "InvalidInput", "ModelUnavailable", "NotFound",
+    # content: documents as the loaders build them, and their bodies as safe HTML
+    "Document", "Post", "KINDS", "KIND_FOLDERS", "LANGUAGES", "build_document", "markdown_document",
+    "doc_id_for", "is_valid_id", "parse_date", "text_field", "detect_language", "split_front_matter",
+    "join_front_matter", "render_body", "render_markdown", "html_blocks", "markdown_blocks",
+    "chunk_document",
+    # models, ranking maths, metrics and the vector index: what evaluation and tuning call
+    "Embedder", "CombinedEmbedder", "HashingEmbedder", "ModelProfile", "PROFILES", "profile_for",
+    "load_embedder", "FusionParams", "fuse", "fuse_for_mode", "keyword_weight", "ranking", "result_pool",
+    "RelatedParams", "ndcg", "precision", "recall", "summarise", "VectorIndex", "Graph", "HNSW",
+    "SCHEMA_VERSION",
+]

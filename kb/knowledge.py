@@ -1,42 +1,48 @@
-"""The knowledge base as one object: store, model and index, loaded lazily, swapped per generation.
+"""The knowledge base as one object: the door through which the web app, the CLI and the tools work.
 
-The web app and the CLI both work through ``KnowledgeBase``. The embedding model loads on first
-need; the vector index of the latest published generation loads on first search and is replaced
-when a newer generation is published (by the nightly run or a note), without a restart.
+``KnowledgeBase`` owns its storage, its model and its index writer; callers ask it and never
+hand its parts back to it. The embedding model loads on first need; the searcher and the
+related-learning answers of the latest published generation load on first use and are
+replaced when a newer generation is published (by the nightly run or a note), without a restart.
 """
 
 from __future__ import annotations
 
-import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import numpy as np
 
 from kb.config import Settings
-from kb.documents import Document
-from kb.embeddings import Embedder, QueryCache, load_embedder
+from kb.documents import Document, is_valid_id, markdown_document
+from kb.embeddings import Embedder, QueryCache
 from kb.errors import IndexMissing, NotFound
 from kb.fusion import FusionParams
-from kb.indexing import Applied, Changes, apply_changes, build_record
-from kb.layout import Layout
-from kb.related import Related
-from kb.search import Filters, Page, Searcher
-from kb.store import Store
-from kb.vector_index import VectorIndex
+from kb.indexing import Applied, IndexRun, IndexWriter
+from kb.notes import note_fields, note_file, validate_note
+from kb.profiles import ModelProfile, load_embedder, profile_for
+from kb.related import Related, RelatedParams
+from kb.search import CANDIDATES, Candidates, Filters, Page, Searcher, clean_query
+from kb.storage import Build, open_storage
 
 
 class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder | None = None,
-                 params: FusionParams | None = None) -> None:
+                 fusion: FusionParams | None = None) -> None:
+        """``embedder`` replaces the configured model (tests, benchmarks); ``fusion`` replaces
+        the profile's fusion settings (tuning)."""
         self.settings = settings
-        self.layout = Layout(settings.data_dir)
-        self.params = params
+        profile = profile_for(settings.model)
+        self.profile: ModelProfile = profile if fusion is None else replace(profile, fusion=fusion)
+        self.storage = open_storage(settings)
+        self.writer = IndexWriter(self.storage, settings, lambda: self.embedder)
         self._embedder = embedder
         self._queries: QueryCache | None = None
         self._searcher: Searcher | None = None
         self._related: Related | None = None
-        self._local = threading.local()
         self._lock = threading.RLock()
-
-    # resources -------------------------------------------------------------------------------
 
     @property
     def embedder(self) -> Embedder:
@@ -45,23 +51,132 @@ class KnowledgeBase:
                 self._embedder = load_embedder(self.settings.model)
             return self._embedder
 
-    def store(self) -> Store:
-        """This thread's connection to the store (SQLite connections are not shared across threads)."""
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = Store(self.layout.database)
-        return store
-
     def close(self) -> None:
-        store = getattr(self._local, "store", None)
-        if store is not None:
-            store.close()
-            self._local.store = None
+        """Release this thread's connection to the store (the web app does so after each request)."""
+        self.storage.close()
 
-    def searcher(self) -> Searcher:
+    def load(self) -> None:
+        """Load the model and the live index now rather than on the first search."""
+        self._current_searcher()
+
+    # reading ----------------------------------------------------------------------------------
+
+    def search(self, query: str, filters: Filters | None = None, limit: int | None = None, offset: int = 0,
+               mode: str = "hybrid") -> Page:
+        """One page of results for ``query``; InvalidInput for an empty query or a bad page."""
+        searcher = self._current_searcher()
+        text = clean_query(query, self.settings.max_query_chars)
+        limit = self.settings.top_k if limit is None else limit
+        return searcher.search(text, filters or Filters(), limit, offset, mode)
+
+    def candidates(self, query: str, mode: str = "hybrid", depth: int = CANDIDATES) -> Candidates:
+        """Both sides' candidates for ``query`` before fusion (for tuning the fusion)."""
+        return self._current_searcher().candidates(clean_query(query, self.settings.max_query_chars), mode, depth)
+
+    def document(self, doc_id: str) -> Document:
+        """The document with this id; NotFound for unknown ids and for path-like ones alike."""
+        doc = self.storage.document(doc_id) if is_valid_id(doc_id) else None
+        if doc is None:
+            raise NotFound(f"no document with id {doc_id!r}")
+        return doc
+
+    def related(self, doc_id: str) -> dict:
+        """Related learning for a document: ``{"id", "related", "people"}``, each with its reasons."""
+        doc = self.document(doc_id)
+        return self._current_related().for_document(doc)
+
+    def learn_more(self, result_ids: list[str]) -> dict:
+        """Sessions, threads and people around a result page's top results (none shown twice)."""
+        if not result_ids:
+            return {"related": [], "people": []}
+        answer = self._current_related().for_results(result_ids)
+        return {**answer, "related": [item for item in answer["related"] if item["id"] not in result_ids]}
+
+    def suggestions(self, doc_id: str, params: RelatedParams) -> list[tuple[str, float]]:
+        """The related slate of a document under other settings (for calibrating them)."""
+        return self._current_related().suggest(self.document(doc_id), params)
+
+    def related_params(self) -> RelatedParams:
+        return RelatedParams(self.profile.related_threshold)
+
+    def titles(self, doc_ids) -> dict[str, str]:
+        """Titles of the given documents that exist, by id."""
+        if not self.storage.generation():
+            return {}
+        meta = self._current_searcher().meta
+        return {doc_id: meta[doc_id].title for doc_id in doc_ids if doc_id in meta}
+
+    def topics(self, count: int = 12) -> list[str]:
+        """The most used tags, commonest first (none before the first index run)."""
+        if not self.storage.generation():
+            return []
+        return [tag for tag, _ in self._current_searcher().tag_counts.most_common(count)]
+
+    def passage_vectors(self) -> tuple[np.ndarray, list[str]]:
+        """(vectors, document ids) of every stored passage (for tuning a model's weights)."""
+        _, vectors, owners = self.storage.chunk_vectors(self.settings.model)
+        return vectors, owners
+
+    def health(self) -> dict:
+        documents, chunks = self.storage.counts()
+        generation = self.storage.generation()
+        build = self.storage.build()
+        health = {
+            "status": "ok" if generation else "empty",
+            "documents": documents,
+            "chunks": chunks,
+            "model": build.model if build else self.settings.model,
+            "index_generation": generation,
+        }
+        last = self.storage.last_report()
+        if last is not None:
+            health["last_run"] = {key: last.get(key) for key in ("finished_at", "seconds", "added", "updated",
+                                                                 "removed", "embedded")}
+            health["last_run"]["skipped"] = len(last.get("skipped", []))
+        return health
+
+    # writing ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def index_run(self) -> Iterator[IndexRun]:
+        """An index run: one at a time (``Busy`` otherwise); ``apply`` the scanned documents."""
+        with self.writer.run() as run:
+            yield run
+
+    def add_documents(self, documents: list[Document]) -> Applied:
+        """Index documents at once; they are searchable when this returns."""
+        return self.writer.add(documents)
+
+    def add_note(self, fields: dict, added_by: str | None = None) -> Document:
+        """Validate a session note (NoteInvalid lists every bad field), store its Markdown file,
+        and index it: it is searchable when this returns."""
+        note = validate_note(fields)
+        stem, text = note_file(note, added_by)
+        doc = markdown_document(self.storage.save_note(stem, text), text)
+        self.writer.add([doc])
+        return doc
+
+    def add_note_markdown(self, text: str, added_by: str | None = None) -> Document:
+        """A note given as Markdown with front matter (``kb add-note``)."""
+        return self.add_note(note_fields(text), added_by)
+
+    def record_run(self, report: dict) -> None:
+        """Keep an index run's summary (``health`` and ``kb stats`` show it)."""
+        self.storage.save_report(report)
+
+    def secret_key(self) -> str:
+        """The key that signs forms when ``KB_SECRET_KEY`` is not set; created once."""
+        return self.settings.secret_key or self.storage.secret_key()
+
+    def copy_to(self, data_dir) -> bool:
+        """A consistent copy of the live index into another data folder (False: nothing indexed)."""
+        return self.storage.copy_to(data_dir)
+
+    # the live generation ----------------------------------------------------------------------
+
+    def _current_searcher(self) -> Searcher:
         """The searcher of the latest published generation, loaded once per generation."""
-        store = self.store()
-        generation = store.generation()
+        generation = self.storage.generation()
         current = self._searcher
         if current is not None and current.generation == generation:
             return current
@@ -70,78 +185,23 @@ class KnowledgeBase:
                 return self._searcher
             if generation == 0:
                 raise IndexMissing("nothing is indexed yet; run `make index` (kb index)")
-            generation, index = self._load_index(store, generation)
+            build = self.storage.build()
+            # opened with the settings' model: a saved index of another model is an IndexMismatch
+            generation, vectors = self.storage.vector_search(
+                generation, Build(self.settings.model, build.dim if build else 0, self.settings.chunk_words))
             if self._queries is None or self._queries.embedder is not self.embedder:
                 self._queries = QueryCache(self.embedder)
             # only a later generation of the same store builds on the previous term index
-            previous = self._searcher.terms if self._searcher is not None and generation > self._searcher.generation else None
-            self._searcher = Searcher(store, index, self._queries, self.settings.model, generation,
-                                      self.params, self.settings.max_query_chars, previous)
+            previous = self._searcher.terms if self._searcher and generation > self._searcher.generation else None
+            self._searcher = Searcher(self.storage, generation, vectors, self._queries, self.profile, previous)
             return self._searcher
 
-    def _load_index(self, store: Store, generation: int) -> tuple[int, VectorIndex]:
-        """The vector index of ``generation``, or of a newer one when runs or notes published
-        newer generations and pruned this one while it was being opened."""
-        while True:
-            # built with the settings' model: VectorIndex.load reports an index of another model
-            record = build_record(self.settings, self.settings.model, int(store.get_meta("dim", "0")))
-            try:
-                return generation, VectorIndex.load(self.layout.generation_file(generation), record)
-            except (IndexMissing, OSError, RuntimeError):
-                newer = store.generation()
-                if newer == generation:
-                    raise
-                generation = newer
-
-    def related(self) -> Related:
+    def _current_related(self) -> Related:
         """Related learning for the latest generation, built once per generation."""
-        store = self.store()
-        generation = store.generation()
+        generation = self.storage.generation()
         with self._lock:
             if self._related is None or self._related.generation != generation:
-                model = store.get_meta("model") or self.settings.model
-                with store.snapshot():
-                    self._related = Related(store, model, generation)
+                build = self.storage.build()
+                model = build.model if build else self.settings.model
+                self._related = Related(self.storage, model, generation, self.related_params())
             return self._related
-
-    # operations ------------------------------------------------------------------------------
-
-    def search(self, query: str, filters: Filters | None = None, limit: int | None = None, offset: int = 0,
-               mode: str = "hybrid") -> Page:
-        limit = self.settings.top_k if limit is None else limit
-        return self.searcher().search(self.store(), query, filters or Filters(), limit, offset, mode)
-
-    def document(self, doc_id: str) -> Document:
-        doc = self.store().get_document(doc_id)
-        if doc is None:
-            raise NotFound(f"no document with id {doc_id!r}")
-        return doc
-
-    def apply(self, changes: Changes, **options) -> Applied:
-        """Index changes now (used by notes and by the indexer pipeline)."""
-        return apply_changes(self.settings, changes, lambda: self.embedder, **options)
-
-    def add_document(self, doc: Document) -> Applied:
-        """Index one document at once; it is searchable when this returns."""
-        return self.apply(Changes(upserts=[doc]))
-
-    def health(self) -> dict:
-        store = self.store()
-        documents, chunks = store.counts()
-        generation = store.generation()
-        health = {
-            "status": "ok" if generation else "empty",
-            "documents": documents,
-            "chunks": chunks,
-            "model": store.get_meta("model") or self.settings.model,
-            "index_generation": generation,
-        }
-        if self.layout.last_run.exists():  # the summary the last index run wrote
-            try:
-                last = json.loads(self.layout.last_run.read_text())
-                health["last_run"] = {key: last.get(key) for key in ("finished_at", "seconds", "added", "updated",
-                                                                     "removed", "embedded")}
-                health["last_run"]["skipped"] = len(last.get("skipped", []))
-            except (OSError, ValueError):
-                pass
-        return health

@@ -10,7 +10,7 @@ DUTCH = frozenset(
 ENGLISH = frozenset(
     ["the", "a", "an", "and", "of", "i", "you", "he", "she", "we", "they", "is", "are", "was", "were", "not", "that", "this", "these", "those", "with", "for", "on", "to", "in", "at", "as", "but", "also", "still", "from", "by", "about", "than", "then", "how", "what", "who", "where", "why", "there", "has", "have", "can", "could", "must", "should", "would", "will", "my", "our", "your", "no", "more", "many", "because", "which", "so", "it", "its", "be", "been", "do", "does", "did", "here", "very"]
 )
-LANGUAGES = ("nl", "en")
+LANGUAGES = ("nl", "en")  # the languages content is written in
 _WORD = re.compile(r"[a-zà-ÿ']+")
 
 

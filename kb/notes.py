@@ -1,35 +1,43 @@
-"""Session notes added by colleagues: validate, write the file atomically, index it at once.
+"""Session notes added by colleagues: validate the fields, and turn a note into its Markdown file.
 
-The file in the content folder is the truth; the note is written there first (temporary file,
-then a link to the final name that never overwrites), then indexed as one document, so it is
-searchable when this returns and every later re-index finds the same document in the file.
+The file is the truth: the knowledge base stores the note's Markdown first (``Storage.save_note``)
+and then indexes the document read back from that text, so the note is searchable when it is
+saved and every later re-index finds the very same document. Problems with the fields are
+reported all at once, as codes with parameters (``FieldError``); the web layer words them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import unicodedata
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from kb.documents import Document, build_document
 from kb.errors import ContentError, InvalidInput
 from kb.frontmatter import join_front_matter, split_front_matter
-from kb.knowledge import KnowledgeBase
+from kb.language import LANGUAGES
 
 FORMATS = ("lunch & learn", "workshop", "brown bag", "mentoring session", "demo day", "retrospective", "other")
 MAX_TITLE = 200
 MAX_BODY = 100_000
 MAX_LIST = 20
+MAX_NAME = 100
+MAX_TAG = 50
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """What is wrong with one field: a code (``too_long``, ``missing_title``, ...) and its parameters."""
+
+    code: str
+    params: dict = field(default_factory=dict)
 
 
 class NoteInvalid(InvalidInput):
-    """A note with field errors; ``fields`` maps each bad field to what is wrong with it."""
+    """A note with field errors; ``fields`` maps each bad field to its ``FieldError``."""
 
-    def __init__(self, fields: dict[str, str]):
-        super().__init__("the note is not valid: " + "; ".join(f"{k}: {v}" for k, v in fields.items()))
+    def __init__(self, fields: dict[str, FieldError]):
+        super().__init__("the note is not valid; check " + ", ".join(fields))
         self.fields = fields
 
 
@@ -46,44 +54,68 @@ class Note:
 
 def validate_note(data: dict) -> Note:
     """A Note from submitted fields (JSON or form); NoteInvalid listing every problem at once."""
-    errors: dict[str, str] = {}
     if not isinstance(data, dict):
-        raise NoteInvalid({"note": "expected an object with title, date, speakers, tags, language, format, body"})
+        raise NoteInvalid({"note": FieldError("not_an_object")})
+    errors: dict[str, FieldError] = {}
     title = " ".join(str(data.get("title") or "").split())
     if not title:
-        errors["title"] = "give the note a title"
+        errors["title"] = FieldError("missing_title")
     elif len(title) > MAX_TITLE:
-        errors["title"] = f"at most {MAX_TITLE} characters"
+        errors["title"] = FieldError("too_long", {"max": MAX_TITLE})
     date = str(data.get("date") or "").strip()
     try:
         date = dt.date.fromisoformat(date).isoformat()
     except ValueError:
-        errors["date"] = "a date as YYYY-MM-DD"
+        errors["date"] = FieldError("not_a_date")
     speakers = _list(data.get("speakers"))
     if not speakers:
-        errors["speakers"] = "name at least one speaker"
-    elif len(speakers) > MAX_LIST or any(len(s) > 100 for s in speakers):
-        errors["speakers"] = f"at most {MAX_LIST} names of at most 100 characters"
+        errors["speakers"] = FieldError("missing_speakers")
+    elif len(speakers) > MAX_LIST or any(len(s) > MAX_NAME for s in speakers):
+        errors["speakers"] = FieldError("too_many_names", {"count": MAX_LIST, "length": MAX_NAME})
     tags = [tag.lower() for tag in _list(data.get("tags"))]
-    if len(tags) > MAX_LIST or any(len(t) > 50 for t in tags):
-        errors["tags"] = f"at most {MAX_LIST} tags of at most 50 characters"
+    if len(tags) > MAX_LIST or any(len(t) > MAX_TAG for t in tags):
+        errors["tags"] = FieldError("too_many_tags", {"count": MAX_LIST, "length": MAX_TAG})
     language = str(data.get("language") or "").strip().lower()
-    if language not in ("nl", "en"):
-        errors["language"] = "nl or en"
+    if language not in LANGUAGES:
+        errors["language"] = FieldError("not_a_language", {"choices": LANGUAGES})
     note_format = str(data.get("format") or "").strip().lower()
     if note_format not in FORMATS:
-        errors["format"] = "one of " + ", ".join(FORMATS)
+        errors["format"] = FieldError("not_a_format", {"choices": FORMATS})
     body = str(data.get("body") or "").replace("\r\n", "\n").strip()
     if not body:
-        errors["body"] = "write the note itself"
+        errors["body"] = FieldError("missing_body")
     elif len(body) > MAX_BODY:
-        errors["body"] = f"at most {MAX_BODY} characters"
+        errors["body"] = FieldError("too_long", {"max": MAX_BODY})
     for name, value in (("title", title), ("speakers", speakers), ("tags", tags), ("body", body)):
         if name not in errors and not _is_text(value):
-            errors[name] = "contains characters that are not text"
+            errors[name] = FieldError("not_text")
     if errors:
         raise NoteInvalid(errors)
     return Note(title, date, speakers, tags, language, note_format, body)
+
+
+def note_fields(text: str) -> dict:
+    """The submitted fields of a note given as Markdown with front matter (``kb add-note``)."""
+    try:
+        fields, body = split_front_matter(text, "note")
+    except ContentError as exc:
+        raise InvalidInput(exc.message) from None
+    return {**fields, "date": str(fields.get("date") or ""), "body": body}
+
+
+def note_file(note: Note, added_by: str | None = None) -> tuple[str, str]:
+    """(file name stem, Markdown text with front matter) of a note."""
+    fields = {"title": note.title, "date": note.date, "speakers": note.speakers, "tags": note.tags,
+              "language": note.language, "format": note.format}
+    if added_by:
+        fields["added_by"] = added_by
+    return f"{note.date}-{slugify(note.title)}", join_front_matter(fields, note.body)
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "note"
 
 
 def _is_text(value: str | list[str]) -> bool:
@@ -100,54 +132,3 @@ def _list(value) -> list[str]:
         return []
     items = re.split(r"[,;\n]", value) if isinstance(value, str) else value if isinstance(value, list) else [value]
     return [" ".join(str(item).split()) for item in items if str(item).strip()]
-
-
-def slugify(text: str, limit: int = 60) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "note"
-
-
-def add_note(kb: KnowledgeBase, note: Note, added_by: str | None = None) -> Document:
-    """Write the note into ``sessions/`` and index it; returns the indexed document."""
-    fields = {"title": note.title, "date": note.date, "speakers": note.speakers, "tags": note.tags,
-              "language": note.language, "format": note.format}
-    if added_by:
-        fields["added_by"] = added_by
-    text = join_front_matter(fields, note.body)
-    folder = Path(kb.settings.content_dir) / "sessions"
-    relative = _write_new_file(folder, f"{note.date}-{slugify(note.title)}", text)
-    body_fields, body = split_front_matter(text, relative)
-    doc = build_document(relative, body_fields, body, "markdown")
-    kb.add_document(doc)
-    return doc
-
-
-def add_note_markdown(kb: KnowledgeBase, text: str, added_by: str | None = None) -> Document:
-    """A note given as Markdown with front matter (``kb add-note``)."""
-    try:
-        fields, body = split_front_matter(text, "note")
-    except ContentError as exc:
-        raise InvalidInput(exc.message) from None
-    return add_note(kb, validate_note({**fields, "date": str(fields.get("date") or ""), "body": body}), added_by)
-
-
-def _write_new_file(folder: Path, stem: str, text: str) -> str:
-    """Write ``text`` to a new file ``stem[-n].md``; never replaces an existing file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{stem}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    try:
-        for number in range(1, 1000):
-            name = f"{stem}.md" if number == 1 else f"{stem}-{number}.md"
-            try:
-                os.link(tmp, folder / name)
-            except FileExistsError:
-                continue
-            return f"sessions/{name}"
-        raise InvalidInput(f"too many notes named {stem}; choose another title")
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -13,19 +13,21 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from scipy import sparse
 
 K1 = 1.2
 B = 0.75
+TITLE_WEIGHT = 2.0  # a title word counts as much as two body words
+REBUILD_SHARE = 0.2  # built anew, not extended, when this share of chunks is new or of terms stale
 
 
 class TermIndex:
     """Postings of every analysed term of a generation's chunks (title words weigh ``title_weight``)."""
 
-    def __init__(self, rows: Iterable[tuple[int, str, str]], title_weight: float = 2.0,
+    def __init__(self, rows: Iterable[tuple[int, str, str]], title_weight: float = TITLE_WEIGHT,
                  vocabulary: dict[str, int] | None = None) -> None:
         """``rows`` are (chunk id, title terms, text terms), terms space-separated, in chunk id
         order. Terms already in ``vocabulary`` keep their column numbers (see ``extended``)."""
@@ -151,3 +153,17 @@ class TermIndex:
         frequencies = np.concatenate([self._frequencies[self._starts[c] : self._starts[c + 1]] for c in columns])
         unique, inverse = np.unique(rows, return_inverse=True)
         return unique, np.bincount(inverse, weights=frequencies).astype(np.float32)
+
+
+def term_index_for(rows: Callable[[int], Iterable[tuple[int, str, str]]], chunk_ids: np.ndarray,
+                   previous: TermIndex | None, rebuild_share: float = REBUILD_SHARE) -> TermIndex:
+    """A generation's term index over ``chunk_ids``: ``previous`` extended when most of its chunks
+    are still there, else built from all chunk terms (a few seconds at 100k chunks). ``rows(after)``
+    gives the (chunk id, title terms, text terms) of the chunks above ``after``."""
+    if previous is not None and len(previous) and len(chunk_ids) and previous.stale_share() < rebuild_share:
+        last = int(previous.ids[-1])
+        kept = np.intersect1d(previous.ids, chunk_ids, assume_unique=True)
+        added = int(np.count_nonzero(chunk_ids > last))
+        if kept.size + added == len(chunk_ids) and kept.size >= (1 - rebuild_share) * len(chunk_ids):
+            return previous.extended(kept, rows(last))
+    return TermIndex(rows(0))

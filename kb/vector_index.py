@@ -9,21 +9,31 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kb.errors import IndexMismatch, IndexMissing
-from kb.threads import one_thread
+from kb.openmp import one_thread
 
 # Chosen with `make bench` (bench/scale.py, clustered synthetic vectors), recall@10 against exact
 # search at 1M x 384: M=32, efConstruction=80, efSearch=96 gave 0.79 (0.89 at efSearch 256);
 # M=48, efConstruction=200 gives 0.995 at efSearch 100 and at 128 (1.1 and 1.4 ms a query; build
 # 16 minutes on two cores, 1.9 GiB). A search asks for 100 candidates and FAISS walks
 # max(efSearch, k) of them, so 100 is the least that means anything.
-HNSW_M = 48
-HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class Graph:
+    """HNSW settings: links per node, candidates while building, candidates while searching."""
+
+    m: int = 48
+    ef_construction: int = 200
+    ef_search: int = 100
+
+
+HNSW = Graph()
 # A filtered search on an HNSW index that lets through at most this share of the passages
 # compares them all instead of walking the graph (see VectorIndex._search_stored).
 FILTER_EXACT = 0.1
@@ -38,15 +48,17 @@ def _faiss():
 class VectorIndex:
     """Chunk vectors by chunk id. HNSW cannot delete, so removed ids are filtered until a rebuild."""
 
-    def __init__(self, dim: int, approximate: bool = False, build: dict | None = None) -> None:
+    def __init__(self, dim: int, approximate: bool = False, build: dict | None = None, graph: Graph = HNSW) -> None:
+        """``build`` is the record a saved index carries (model, dimension, chunking)."""
         faiss = _faiss()
         self.dim = dim
         self.approximate = approximate
         self.build = dict(build or {})
+        self.graph = graph
         if approximate:
-            inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            inner.hnsw.efSearch = HNSW_EF_SEARCH
+            inner = faiss.IndexHNSWFlat(dim, graph.m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = graph.ef_construction
+            inner.hnsw.efSearch = graph.ef_search
         else:
             # Every vector compared, stored in half precision: the scan is memory-bound, so it takes
             # about half the time and memory of float32, and scores move by ~1e-5 (top 10 of 6,000
@@ -92,9 +104,9 @@ class VectorIndex:
             selector = faiss.IDSelectorBatch(np.asarray(within, dtype=np.int64))
             share = len(within) / self._index.ntotal
             # An HNSW walk passes over what the filter drops: it looks further the fewer pass.
-            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, int(k / share)))
+            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.graph.ef_search, int(k / share)))
                       if self.approximate else faiss.SearchParameters(sel=selector))
-        with one_thread(faiss):  # one query: see kb.threads
+        with one_thread(faiss):  # one query: see kb.openmp
             if self.approximate and within is not None and share <= FILTER_EXACT:
                 scores, ids = self._search_stored(query, fetch, params.sel)
             else:
@@ -137,8 +149,20 @@ class VectorIndex:
         record = {"dim": self.dim, "approximate": self.approximate, "removed": sorted(self._removed), **self.build}
         _write_json(path.with_suffix(".json"), record)
 
+    def describe(self) -> str:
+        """The FAISS index kind, with its graph settings when approximate."""
+        inner = _faiss().downcast_index(self._index.index)
+        graph = f" M={self.graph.m} efConstruction={self.graph.ef_construction}" if self.approximate else ""
+        return type(inner).__name__ + graph
+
+    def set_ef_search(self, ef_search: int) -> None:
+        """Candidates an HNSW search walks (more: better recall, slower)."""
+        self.graph = Graph(self.graph.m, self.graph.ef_construction, ef_search)
+        if self.approximate:
+            _faiss().downcast_index(self._index.index).hnsw.efSearch = ef_search
+
     @classmethod
-    def load(cls, path: Path, expected: dict) -> VectorIndex:
+    def load(cls, path: Path, expected: dict, graph: Graph = HNSW) -> VectorIndex:
         """Open a saved index; ``expected`` build settings must match what it was built with."""
         faiss = _faiss()
         path = Path(path)
@@ -160,8 +184,8 @@ class VectorIndex:
         index._removed = set(record.get("removed", []))
         index._kept = None
         index._ids = None
-        if index.approximate:
-            faiss.downcast_index(index._index.index).hnsw.efSearch = HNSW_EF_SEARCH
+        index.graph = graph
+        index.set_ef_search(graph.ef_search)
         return index
 
 

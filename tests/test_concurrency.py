@@ -24,7 +24,7 @@ import pytest
 from kb.config import load_settings
 from kb.embeddings import HashingEmbedder
 from kb.knowledge import KnowledgeBase
-from kb.layout import Layout
+from kb.storage.layout import Layout
 from tests.browser_support import serve
 from tests.conftest import ROOT, web_config
 from tests.test_crash import check_store, vocabulary, write_corpus

@@ -36,10 +36,9 @@ import pytest
 from indexer.pipeline import run_index
 from kb.config import load_settings
 from kb.embeddings import HashingEmbedder
-from kb.indexing import build_record
 from kb.knowledge import KnowledgeBase
-from kb.layout import Layout
-from kb.notes import add_note, validate_note
+from kb.storage import Build
+from kb.storage.layout import Layout
 from kb.vector_index import VectorIndex
 from tests.conftest import ROOT
 
@@ -110,7 +109,7 @@ def check_store(settings) -> None:
         conn.close()
     generation = int(meta["generation"])
     index = VectorIndex.load(layout.generation_file(generation),
-                             build_record(settings, meta["model"], int(meta["dim"])))
+                             Build(meta["model"], int(meta["dim"]), settings.chunk_words).record())
     _, ids = index.search(np.ones(index.dim, dtype=np.float32), len(index))
     assert len(index) == len(chunk_ids) and set(ids.tolist()) == chunk_ids
 
@@ -323,7 +322,7 @@ def test_notes_added_while_a_nightly_run_is_busy_all_survive_it(lab):
     def note(number: int) -> None:
         fields = {"title": f"Tussendoor {number}", "date": "2026-05-01", "speakers": "Joris Bakker",
                   "language": "nl", "format": "workshop", "body": f"De zeldzame kwartelvondst nummer{number} tijdens de run."}
-        notes.append(add_note(writer, validate_note(fields)))
+        notes.append(writer.add_note(fields))
 
     try:
         run.wait_for(lambda: run.holds(run.layout.run_lock))
@@ -339,7 +338,7 @@ def test_notes_added_while_a_nightly_run_is_busy_all_survive_it(lab):
             assert (lab.content / (doc.id + ".md")).is_file()
             assert writer.search(f"kwartelvondst nummer{number}").results[0].id == doc.id
         again = run_index(settings, writer)
-        assert again.removed == 0 and again.embedded == 0
+        assert again.applied.removed == 0 and again.applied.embedded == 0
         for number, doc in enumerate(notes):
             assert writer.search(f"kwartelvondst nummer{number}").results[0].id == doc.id
         check_store(settings)

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from kb.embeddings import MODELS, CombinedEmbedder, HashingEmbedder
-from kb.search import DENSE_MARGIN
+from kb.embeddings import CombinedEmbedder, HashingEmbedder
 
 
 def test_combined_model_scores_the_weighted_mean_of_its_models_cosines():
@@ -24,6 +23,3 @@ def test_combined_model_without_weights_averages_and_rejects_bad_weights():
         with pytest.raises(ValueError):
             CombinedEmbedder(small, large, weights=weights)
 
-
-def test_every_offered_model_has_its_own_dense_margin():
-    assert set(MODELS) <= set(DENSE_MARGIN)

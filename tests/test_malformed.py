@@ -252,7 +252,7 @@ def test_scan_and_index_report_every_bad_file_and_index_every_good_one(tmp_path_
     kb = KnowledgeBase(settings_, embedder=HashingEmbedder())
     try:
         report = run_index(settings_, kb)
-        assert report.added == len(expected_good) and len(report.skipped) == len(expected_bad)
+        assert report.applied.added == len(expected_good) and len(report.skipped) == len(expected_bad)
         if expected_good:
             assert kb.health()["documents"] == len(expected_good)
             for doc in documents:
@@ -282,6 +282,6 @@ def test_broken_files_next_to_the_real_content_leave_it_all_indexed(tmp_path):
                                          "model": "hashing"}, environ={})
     kb = KnowledgeBase(settings_, embedder=HashingEmbedder())
     report = run_index(settings_, kb)
-    assert report.added == good and {item.path for item in report.skipped} == set(broken)
+    assert report.applied.added == good and {item.path for item in report.skipped} == set(broken)
     assert kb.search("terraform state lock").results
     kb.close()

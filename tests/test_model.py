@@ -21,7 +21,7 @@ def real(tmp_path_factory):
                                         "data_dir": str(root / "var"), "model": DEFAULT_MODEL}, environ={})
     kb = KnowledgeBase(settings)
     report = run_index(settings, kb)
-    assert report.added == 4 and report.embedded > 0
+    assert report.applied.added == 4 and report.applied.embedded > 0
     return kb
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from indexer.loaders import LOADERS
 from indexer.pipeline import run_index
-from kb.notes import NoteInvalid, add_note, add_note_markdown, validate_note
+from kb.notes import NoteInvalid, validate_note
 
 NOTE = {"title": "Leerlunch: chaos engineering in de Bezorgplanner", "date": "2026-11-26",
         "speakers": "Joris Bakker, Lars Brouwer", "tags": ["incident-response", "chaos"], "language": "nl",
@@ -19,7 +19,7 @@ def test_every_bad_field_is_reported_at_once():
 
 def test_note_is_written_as_a_file_and_searchable_at_once(indexed):
     settings, kb = indexed
-    doc = add_note(kb, validate_note(NOTE), added_by="joris")
+    doc = kb.add_note(NOTE, added_by="joris")
     path = settings.content_dir / (doc.id + ".md")
     assert path.exists() and doc.id.startswith("sessions/2026-11-26-leerlunch-chaos-engineering")
     assert kb.search("zwaluwstaartroute").results[0].id == doc.id
@@ -27,13 +27,13 @@ def test_note_is_written_as_a_file_and_searchable_at_once(indexed):
     # the file reads back as the very same document, so the nightly run leaves it alone
     assert LOADERS[".md"](path.read_text(), doc.path).content_hash == doc.content_hash
     report = run_index(settings, kb)
-    assert report.embedded == 0 and report.unchanged == 5
+    assert report.applied.embedded == 0 and report.applied.unchanged == 5
 
 
 def test_same_title_twice_gives_two_files(indexed):
     _, kb = indexed
-    first = add_note(kb, validate_note(NOTE))
-    second = add_note(kb, validate_note(NOTE))
+    first = kb.add_note(NOTE)
+    second = kb.add_note(NOTE)
     assert first.id != second.id and second.id.endswith("-2")
 
 
@@ -41,7 +41,7 @@ def test_note_from_markdown_with_front_matter(indexed):
     _, kb = indexed
     text = "---\ntitle: Brown bag over toegankelijkheid\ndate: 2026-01-05\nspeakers: [Noor Hendriks]\n" \
            "language: nl\nformat: brown bag\n---\n\nWe testten de checkout met een schermlezer."
-    doc = add_note_markdown(kb, text)
+    doc = kb.add_note_markdown(text)
     assert kb.search("schermlezer checkout").results[0].id == doc.id
 
 
@@ -50,10 +50,10 @@ def test_notes_added_during_a_full_run_survive_it(indexed):
     added = []
 
     def add_during_run():
-        added.append(add_note(kb, validate_note({**NOTE, "title": f"Tussendoor {len(added)}"})))
+        added.append(kb.add_note({**NOTE, "title": f"Tussendoor {len(added)}"}))
 
     run_index(settings, kb, full=True, after_embedding=add_during_run)
     assert len(added) == 1
     assert kb.search("Tussendoor zwaluwstaartroute").results[0].id == added[0].id
     report = run_index(settings, kb)  # the next run finds the note's file and keeps it
-    assert report.removed == 0 and report.embedded == 0
+    assert report.applied.removed == 0 and report.applied.embedded == 0

@@ -7,8 +7,8 @@ import pytest
 from indexer.pipeline import run_index
 from kb.errors import Busy, IndexMismatch
 from kb.knowledge import KnowledgeBase
-from kb.layout import Layout
-from kb.locks import file_lock
+from kb.storage.layout import Layout
+from kb.storage.locks import file_lock
 from tests.conftest import ARTICLE_EN
 
 
@@ -19,9 +19,9 @@ def ids(kb, query, **options):
 def test_second_run_over_unchanged_content_embeds_nothing(world):
     settings, kb = world
     first = run_index(settings, kb)
-    assert (first.added, first.embedded) == (4, first.embedded) and first.embedded > 0
+    assert (first.applied.added, first.applied.embedded) == (4, first.applied.embedded) and first.applied.embedded > 0
     second = run_index(settings, kb)
-    assert (second.added, second.updated, second.removed, second.unchanged, second.embedded) == (0, 0, 0, 4, 0)
+    assert (second.applied.added, second.applied.updated, second.applied.removed, second.applied.unchanged, second.applied.embedded) == (0, 0, 0, 4, 0)
 
 
 def test_unchanged_run_does_not_load_the_model(world):
@@ -30,7 +30,7 @@ def test_unchanged_run_does_not_load_the_model(world):
     fresh = KnowledgeBase(settings)  # would load the real "hashing" model lazily; must not be asked
     fresh._embedder = None
     report = run_index(settings, fresh)
-    assert report.embedded == 0 and fresh._embedder is None
+    assert report.applied.embedded == 0 and fresh._embedder is None
 
 
 def test_editing_one_file_reembeds_only_its_changed_chunks(world):
@@ -39,8 +39,8 @@ def test_editing_one_file_reembeds_only_its_changed_chunks(world):
     path = settings.content_dir / "articles" / "2025-03-12-feedback-that-lands.md"
     path.write_text(ARTICLE_EN.replace("Keep it short and specific.", "Keep it short, kind and specific."))
     report = run_index(settings, kb)
-    assert (report.updated, report.unchanged, report.embedded) == (1, 3, 1)
-    assert report.cached >= 1  # the article's other chunks came from the cache
+    assert (report.applied.updated, report.applied.unchanged, report.applied.embedded) == (1, 3, 1)
+    assert report.applied.cached >= 1  # the article's other chunks came from the cache
     assert "kind and specific" in kb.search("short kind specific").results[0].snippet.replace("<mark>", "").replace("</mark>", "")
 
 
@@ -50,7 +50,7 @@ def test_deleting_a_file_removes_it_from_search(world):
     assert "forum/terraform-state-lock" in ids(kb, "terraform state lock")
     (settings.content_dir / "forum" / "terraform-state-lock.json").unlink()
     report = run_index(settings, kb)
-    assert report.removed == 1
+    assert report.applied.removed == 1
     assert "forum/terraform-state-lock" not in ids(kb, "terraform state lock")
 
 
@@ -58,7 +58,7 @@ def test_broken_file_is_reported_and_the_good_ones_are_indexed(world):
     settings, kb = world
     (settings.content_dir / "sessions" / "kapot.md").write_text("---\ntitle: [\n---\n")
     report = run_index(settings, kb)
-    assert report.added == 4
+    assert report.applied.added == 4
     assert [(s.path, "invalid YAML" in s.reason) for s in report.skipped] == [("sessions/kapot.md", True)]
     summary = json.loads(Layout(settings.data_dir).last_run.read_text())
     assert summary["skipped"][0]["path"] == "sessions/kapot.md"
@@ -69,7 +69,7 @@ def test_a_file_that_breaks_keeps_its_last_good_version(world):
     run_index(settings, kb)
     (settings.content_dir / "forum" / "terraform-state-lock.json").write_text("{broken")
     report = run_index(settings, kb)
-    assert report.removed == 0 and len(report.skipped) == 1
+    assert report.applied.removed == 0 and len(report.skipped) == 1
     assert "forum/terraform-state-lock" in ids(kb, "terraform state lock")
 
 
@@ -106,7 +106,7 @@ def test_full_reindex_rebuilds_everything(world):
     settings, kb = world
     run_index(settings, kb)
     report = run_index(settings, kb, full=True)
-    assert report.updated == 4 and report.embedded == 0 and report.cached > 0
+    assert report.applied.updated == 4 and report.applied.embedded == 0 and report.applied.cached > 0
     assert ids(kb, "terraform state lock")[0] == "forum/terraform-state-lock"
 
 

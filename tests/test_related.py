@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from kb.documents import Document, Post
+from kb import PROFILES, Document, Post
 from kb.embeddings import normalise
-from kb.indexing import Changes
-from kb.related import THRESHOLD, rank_people
+from kb.people import rank_people
 
 
 class TopicEmbedder:
@@ -55,14 +54,12 @@ UNRELATED = [
 def related_world(world):
     settings, kb = world
     kb._embedder = TopicEmbedder()
-    kb.apply(Changes(upserts=FEEDBACK + UNRELATED))
+    kb.add_documents(FEEDBACK + UNRELATED)
     return kb
 
 
 def panel(kb, doc_id):
-    from kb.related import related_for
-
-    return related_for(kb, doc_id)
+    return kb.related(doc_id)
 
 
 def test_document_itself_and_its_near_duplicate_are_excluded(related_world):
@@ -78,16 +75,18 @@ def test_kinds_are_mixed_when_good_matches_of_other_kinds_exist(related_world):
 def test_threshold_hides_weak_suggestions(related_world):
     shown = [item["id"] for item in panel(related_world, "articles/feedback")["related"]]
     assert "articles/terraform" not in shown and "articles/privacy" not in shown
-    assert all(item["score"] >= THRESHOLD["hashing"] for item in panel(related_world, "articles/feedback")["related"])
+    assert all(item["score"] >= PROFILES["hashing"].related_threshold for item in panel(related_world, "articles/feedback")["related"])
     lonely = panel(related_world, "articles/privacy")["related"]
     assert lonely == []  # nothing related well enough: nothing shown, not padding
 
 
-def test_every_suggestion_has_a_reason(related_world):
+def test_every_suggestion_says_why_as_data(related_world):
     related = panel(related_world, "articles/feedback")["related"]
-    assert related and all(item["reason"] for item in related)
+    assert related and all(item["why"]["kind"] == item["kind"] for item in related)
     session = next(item for item in related if item["kind"] == "session")
-    assert "Dutch session" in session["reason"] and "shared tags: feedback" in session["reason"]
+    assert (session["why"]["lang"], session["why"]["source_lang"]) == ("nl", "en")
+    assert session["why"]["shared_tags"] == ["feedback"] and session["why"]["shared_people"] == ["Sanne"]
+    assert session["why"]["passage"].startswith("feedback geven")
 
 
 def test_people_are_ranked_by_evidence(related_world):
@@ -96,17 +95,16 @@ def test_people_are_ranked_by_evidence(related_world):
     assert names[0] == "Sanne"  # wrote, spoke and gave the accepted answer
     assert "Lars" not in names and "Fatima" not in names
     sanne = people[0]
-    assert "accepted forum answer" in sanne["reason"] and "articles/feedback" in sanne["documents"]
+    assert sanne["evidence"]["accepted"] == 1 and "articles/feedback" in sanne["documents"]
 
 
 def test_recent_and_stronger_evidence_counts_more(related_world):
-    store = related_world.store()
-    ranked = rank_people(store, [("sessions/feedback-leerlunch", 1.0), ("forum/feedback-senior", 1.0)])
+    ranked = rank_people(related_world.document, [("sessions/feedback-leerlunch", 1.0), ("forum/feedback-senior", 1.0)])
     scores = {person["name"]: person["score"] for person in ranked}
     assert scores["Sanne"] > scores["Eva"] > scores["Anouk"]  # speaker + accepted answer > speaker > asker
 
 
 def test_search_learn_more_suggests_sessions_and_threads(related_world):
-    answer = related_world.related().for_results(related_world.store(), ["articles/feedback", "articles/feedback-more"])
+    answer = related_world.learn_more(["articles/feedback", "articles/feedback-more"])
     assert answer["related"] and {item["kind"] for item in answer["related"]} <= {"session", "forum"}
     assert answer["people"][0]["name"] == "Sanne"

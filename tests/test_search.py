@@ -98,11 +98,14 @@ def test_a_new_generation_extends_the_keyword_index_and_ranks_as_a_fresh_one(ind
     from kb.term_index import TermIndex
 
     settings, kb = indexed
-    kb.search("state lock")  # the first generation's searcher is in memory
+    for number in range(24):  # a larger world, where one edited thread is a small share of the chunks
+        (settings.content_dir / "articles" / f"note-{number}.md").write_text(
+            f"---\ntitle: Werkafspraak {number}\n---\nAfspraak {number} over planning en overleg.", encoding="utf-8")
+    run_index(settings, kb)
+    kb.search("state lock")  # this generation's searcher is in memory
     extended = []
     original = TermIndex.extended
     monkeypatch.setattr(TermIndex, "extended", lambda self, *args: extended.append(1) or original(self, *args))
-    monkeypatch.setattr("kb.search.REBUILD_SHARE", 0.9)  # the small world changes a large share of its chunks
     lock_thread = settings.content_dir / "forum" / "terraform-state-lock.json"
     lock_thread.write_text(lock_thread.read_text(encoding="utf-8").replace("state lock", "state lock DynamoDB lease"),
                            encoding="utf-8")
@@ -131,8 +134,7 @@ class _Terms:
 def test_a_term_index_is_extended_only_when_little_changed(monkeypatch):
     import numpy as np
 
-    from kb.search import _term_index
-    from kb.term_index import TermIndex
+    from kb.term_index import TermIndex, term_index_for
 
     extended = []
     original = TermIndex.extended
@@ -142,7 +144,7 @@ def test_a_term_index_is_extended_only_when_little_changed(monkeypatch):
     def extends(current_rows, previous_rows=rows) -> bool:
         extended.clear()
         ids = np.array([row[0] for row in current_rows], dtype=np.int64)
-        index = _term_index(_Terms(current_rows), ids, TermIndex(previous_rows))
+        index = term_index_for(_Terms(current_rows).chunk_terms, ids, TermIndex(previous_rows))
         assert sorted(hit[0] for hit in index.search([{"common"}], k=200)) == [row[0] for row in current_rows]
         return bool(extended)
 
@@ -151,7 +153,7 @@ def test_a_term_index_is_extended_only_when_little_changed(monkeypatch):
     assert not extends(rows, rows[:49] + rows[50:])  # a chunk new to it below its last id
     stale = TermIndex(rows).extended(np.arange(1, 71, dtype=np.int64), [])  # 30 of 100 words no longer held
     extended.clear()
-    _term_index(_Terms(rows[:70]), np.arange(1, 71, dtype=np.int64), stale)
+    term_index_for(_Terms(rows[:70]).chunk_terms, np.arange(1, 71, dtype=np.int64), stale)
     assert not extended
 
 

@@ -12,7 +12,6 @@ import pytest
 from kb.config import load_settings
 from kb.embeddings import HashingEmbedder
 from kb.knowledge import KnowledgeBase
-from kb.notes import add_note, validate_note
 from tests.conftest import web_config
 from web import create_app
 
@@ -270,7 +269,7 @@ def test_new_index_generation_is_served_without_restart(client, config):
     settings = load_settings(overrides={k: config[k] for k in ("content_dir", "data_dir", "model")}, environ={})
     other = KnowledgeBase(settings, embedder=HashingEmbedder())  # another process, e.g. `kb add-note`
     try:
-        doc = add_note(other, validate_note({**NOTE, "body": "Over de kwartelkoning en zijn zang."}))
+        doc = other.add_note({**NOTE, "body": "Over de kwartelkoning en zijn zang."})
     finally:
         other.close()
     assert client.get("/api/health").get_json()["index_generation"] == before + 1

@@ -195,7 +195,7 @@ def site(tmp_path_factory):
     indexer = KnowledgeBase(settings, embedder=HashingEmbedder())
     report = run_index(settings, indexer)
     indexer.close()
-    assert report.skipped == [] and report.added == len(content_ids)
+    assert report.skipped == [] and report.applied.added == len(content_ids)
     app = create_app(config)
     client = app.test_client()
     note_ids = []

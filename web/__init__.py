@@ -7,15 +7,9 @@ load on the first request that needs them.
 
 from __future__ import annotations
 
-import os
-import secrets
-from pathlib import Path
-
 from flask import Flask, Response, current_app
 
-from kb.config import load_settings
-from kb.knowledge import KnowledgeBase
-from kb.layout import Layout
+from kb import KnowledgeBase, load_settings
 from web import auth
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -48,8 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
         **flask_config,
     })
     app.json.sort_keys = False  # keep the contract's field order
-    app.secret_key = settings.secret_key or stored_secret_key(Layout(settings.data_dir).secret_key)
-    app.extensions["kb"] = KnowledgeBase(settings, embedder=embedder)
+    kb = KnowledgeBase(settings, embedder=embedder)
+    app.secret_key = kb.secret_key()
+    app.extensions["kb"] = kb
 
     from web import api, csrf, documents, errors, i18n, notes, search
 
@@ -77,20 +72,3 @@ def add_security_headers(response: Response) -> Response:
 def close_store(_error: BaseException | None = None) -> None:
     """Close this request's SQLite connection, like flaskr closes ``g.db``."""
     knowledge().close()
-
-
-def stored_secret_key(path: Path) -> str:
-    """The key in ``path``, created once (mode 600) when missing; safe when workers race."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)  # never replaces a key another worker wrote first
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from werkzeug.exceptions import UnsupportedMediaType
 
-from kb.errors import InvalidInput
+from kb import InvalidInput
 from web import knowledge
-from web.documents import document_data, find_document, related_data
 from web.notes import save_note
 from web.openapi import openapi
+from web.present import document_json, document_url, related_json, search_json
 from web.search import read_query
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -18,18 +18,17 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @bp.get("/search")
 def search():
     query = read_query(request.args)
-    page = knowledge().search(query.text, query.filters, query.limit, query.offset)
-    return jsonify(page.as_json())
+    return jsonify(search_json(knowledge().search(query.text, query.filters, query.limit, query.offset)))
 
 
 @bp.get("/documents/<path:doc_id>")
 def document(doc_id: str):
-    return jsonify(document_data(find_document(doc_id)))
+    return jsonify(document_json(knowledge().document(doc_id)))
 
 
 @bp.get("/documents/<path:doc_id>/related")
 def related(doc_id: str):
-    return jsonify(related_data(find_document(doc_id)))
+    return jsonify(related_json(knowledge().related(doc_id)))
 
 
 @bp.post("/notes")
@@ -40,7 +39,7 @@ def notes():
     if data is None:
         raise InvalidInput("the request body is not valid JSON")
     doc = save_note(data)
-    response = jsonify({"id": doc.id, "url": doc.url})
+    response = jsonify({"id": doc.id, "url": document_url(doc.id)})
     response.status_code = 201
     response.headers["Location"] = url_for("api.document", doc_id=doc.id)
     return response

@@ -14,8 +14,7 @@ import hmac
 
 from flask import request
 
-from kb.config import Settings
-from kb.errors import ConfigError, Forbidden
+from kb import ConfigError, Forbidden, Settings
 
 
 def check_settings(settings: Settings) -> None:

@@ -14,7 +14,7 @@ import secrets
 from flask import Flask, current_app, request, session
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from kb.errors import InvalidInput
+from kb import InvalidInput
 
 FIELD = "csrf_token"
 MAX_AGE = 12 * 3600  # seconds; a form left open longer than a working day must be reloaded

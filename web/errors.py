@@ -9,8 +9,9 @@ from __future__ import annotations
 from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.errors import KbError
+from kb import KbError, NoteInvalid
 from web.i18n import STRINGS
+from web.wording import field_messages, invalid_note
 
 STATUS = {
     "invalid_input": 400,
@@ -38,8 +39,9 @@ def register(app: Flask) -> None:
 
 
 def kb_error(error: KbError):
-    extra = {"fields": error.fields} if getattr(error, "fields", None) else {}
-    return respond(STATUS.get(error.code, 500), error.code, error.message, extra)
+    if isinstance(error, NoteInvalid):
+        return respond(400, error.code, invalid_note(error.fields, "en"), {"fields": field_messages(error.fields, "en")})
+    return respond(STATUS.get(error.code, 500), error.code, error.message)
 
 
 def http_error(error: HTTPException):

@@ -2,7 +2,8 @@
 
 The ``lang`` cookie wins (set by ``/lang/nl`` and ``/lang/en``); otherwise the browser's
 Accept-Language decides: Dutch when it prefers Dutch, English otherwise. Content is shown in
-the language it was written in; only the interface around it is translated.
+the language it was written in; only the interface around it is translated. Reasons and field
+errors are worded in ``web.wording``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, redirect, request
+
+from web import wording
 
 LANGUAGES = ("nl", "en")
 COOKIE = "lang"
@@ -195,20 +198,6 @@ MONTHS = {
     "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
            "oktober", "november", "december"),
 }
-# Dutch for the field messages of kb.notes; a message not listed here is shown as it is.
-MESSAGES_NL = {
-    "give the note a title": "geef de notitie een titel",
-    "at most 200 characters": "hoogstens 200 tekens",
-    "a date as YYYY-MM-DD": "een datum als JJJJ-MM-DD",
-    "name at least one speaker": "noem minstens één spreker",
-    "at most 20 names of at most 100 characters": "hoogstens 20 namen van hoogstens 100 tekens",
-    "at most 20 tags of at most 50 characters": "hoogstens 20 tags van hoogstens 50 tekens",
-    "nl or en": "nl of en",
-    "write the note itself": "schrijf de notitie zelf",
-    "at most 100000 characters": "hoogstens 100000 tekens",
-    "contains characters that are not text": "bevat tekens die geen tekst zijn",
-}
-
 
 def register(app: Flask) -> None:
     app.context_processor(template_helpers)
@@ -229,11 +218,6 @@ def text(key: str, lang: str, **values) -> str:
     return template.format(**values) if values else template
 
 
-def message(value: str, lang: str) -> str:
-    """A validation message from ``kb`` in the interface language, where a translation exists."""
-    return MESSAGES_NL.get(value, value) if lang == "nl" else value
-
-
 def format_date(iso: str | None, lang: str) -> str:
     """``2025-03-12`` as ``12 maart 2025`` / ``12 March 2025``; unparsable dates as given."""
     try:
@@ -241,60 +225,6 @@ def format_date(iso: str | None, lang: str) -> str:
     except ValueError:
         return iso or ""
     return f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}"
-
-
-REASONS = {
-    "nl": {
-        "other_language": "{lang} {kind} over het onderwerp van {this} {source_lang} {source_kind}",
-        "same_topic": "{kind} over hetzelfde onderwerp",
-        "shared_tags": "gedeelde tags: {tags}",
-        "shared_people": "ook met {names}",
-        "passage": "passage die aansluit: “{passage}”",
-        "near_results": "{kind} dicht bij je beste resultaten",
-        "session": ("gaf {n} sessie", "gaf {n} sessies"),
-        "article": ("schreef {n} artikel", "schreef {n} artikelen"),
-        "accepted": ("gaf {n} geaccepteerd antwoord op het forum", "gaf {n} geaccepteerde antwoorden op het forum"),
-        "post": ("deed mee in {n} forumdraad", "deed mee in {n} forumdraden"),
-        "on_topic": "{parts} over dit onderwerp",
-    },
-    "nl_words": {"article": "artikel", "session": "sessie", "forum": "forumdraad",
-                 "nl_adj": "Nederlandstalig", "en_adj": "Engelstalig"},
-}
-
-
-def related_reason(item: dict, lang: str) -> str:
-    """A suggestion's reason in the interface language (kb gives English and the parts)."""
-    why = item.get("why")
-    if lang != "nl" or not why:
-        return item.get("reason", "")
-    words, phrases = REASONS["nl_words"], REASONS["nl"]
-    if why.get("near_results"):
-        return phrases["near_results"].format(kind=words[why["kind"]].capitalize())
-    if why["lang"] != why["source_lang"]:
-        # Dutch adjectives take -e, except before an indefinite "het" word (een artikel)
-        adjective = words[why["lang"] + "_adj"] + ("" if why["kind"] == "article" else "e")
-        parts = [phrases["other_language"].format(
-            lang=adjective, kind=words[why["kind"]], this="dit" if why["source_kind"] == "article" else "deze",
-            source_lang=words[why["source_lang"] + "_adj"] + "e", source_kind=words[why["source_kind"]])]
-    else:
-        parts = [phrases["same_topic"].format(kind=words[why["kind"]].capitalize())]
-    if why.get("shared_tags"):
-        parts.append(phrases["shared_tags"].format(tags=", ".join(why["shared_tags"])))
-    if why.get("shared_people"):
-        parts.append(phrases["shared_people"].format(names=", ".join(why["shared_people"])))
-    if why.get("passage"):
-        parts.append(phrases["passage"].format(passage=why["passage"]))
-    return "; ".join(parts)
-
-
-def person_reason(person: dict, lang: str) -> str:
-    """Why a colleague is suggested, in the interface language."""
-    evidence = person.get("evidence")
-    if lang != "nl" or not evidence:
-        return person.get("reason", "")
-    phrases = REASONS["nl"]
-    parts = [phrases[role][count > 1].format(n=count) for role, count in evidence.items() if count]
-    return phrases["on_topic"].format(parts=", ".join(parts)).capitalize()
 
 
 def template_helpers() -> dict:
@@ -307,10 +237,10 @@ def template_helpers() -> dict:
         "kind_label": lambda kind: KINDS[lang].get(kind, kind),
         "lang_label": lambda code: LANGUAGE_NAMES[lang].get(code, code),
         "format_label": lambda value: FORMATS[lang].get(value, value),
-        "msg": lambda value: message(value, lang),
+        "msg": lambda error: wording.field_message(error, lang),
         "format_date": lambda iso: format_date(iso, lang),
-        "related_reason": lambda item: related_reason(item, lang),
-        "person_reason": lambda person: person_reason(person, lang),
+        "related_reason": lambda item: wording.reason(item["why"], lang),
+        "person_reason": lambda person: wording.person_reason(person["evidence"], lang),
     }
 
 

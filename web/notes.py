@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 
-from kb.documents import Document
-from kb.notes import FORMATS, NoteInvalid, add_note, validate_note
-from kb.rendering import render_markdown
+from kb import FORMATS, Document, NoteInvalid, render_markdown
 from web import knowledge
 from web.auth import note_writer
 from web.i18n import ui_language
@@ -19,10 +17,9 @@ FIELDS = ("title", "date", "speakers", "tags", "language", "format", "body")
 
 
 def save_note(data) -> Document:
-    """Check who writes, validate the fields, write the file and index it: searchable on return."""
+    """Check who writes, validate the fields, store the note and index it: searchable on return."""
     kb = knowledge()
-    writer = note_writer(kb.settings)
-    return add_note(kb, validate_note(data), added_by=writer)
+    return kb.add_note(data, added_by=note_writer(kb.settings))
 
 
 @bp.route("/notes/new", methods=["GET", "POST"])
@@ -40,4 +37,4 @@ def form():
     except NoteInvalid as invalid:
         return render_template("note_form.html", values=values, errors=invalid.fields, preview=None,
                                formats=FORMATS), 400
-    return redirect(doc.url, code=303)
+    return redirect(url_for("documents.page", doc_id=doc.id), code=303)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from kb.documents import KINDS
-from kb.notes import FORMATS
-from kb.search import MAX_LIMIT, MAX_OFFSET
+from kb import FORMATS, KINDS, MAX_LIMIT, MAX_OFFSET
 
 
 def _ref(name: str) -> dict:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from flask import Blueprint, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from kb.documents import KINDS
-from kb.errors import InvalidInput
-from kb.search import MAX_OFFSET, Filters, Page
+from kb import KINDS, LANGUAGES, MAX_OFFSET, Filters, InvalidInput, Page
 from web import knowledge
-from web.i18n import LANGUAGES
 
 bp = Blueprint("search", __name__)
 
@@ -64,18 +60,14 @@ def page():
     # A tag or person link without words lists what carries that tag or name, best first.
     words = query.text.strip() or query.filters.tag or query.filters.author
     if not words:
-        return render_template("search.html", page=None, query=query, topics=top_tags(kb.store()))
+        return render_template("search.html", page=None, query=query, topics=kb.topics(TOP_TAGS))
     results = kb.search(words, query.filters, query.limit, query.offset)
-    learn_more = {"related": [], "people": []}
-    if results.results:
-        shown = [r.id for r in results.results]
-        answer = kb.related().for_results(kb.store(), shown)
-        learn_more = {**answer, "related": [s for s in answer["related"] if s["id"] not in shown]}
+    learn_more = kb.learn_more([r.id for r in results.results])
     return render_template(
         "search.html", page=results, query=query, learn_more=learn_more,
-        titles=titles_of(kb, learn_more), facets=facets(results, query),
+        titles=kb.titles(evidence_ids(learn_more)), facets=facets(results, query),
         active=active_filters(query), pages=pagination(results, query),
-        topics=[] if results.results else top_tags(kb.store()),
+        topics=[] if results.results else kb.topics(TOP_TAGS),
     )
 
 
@@ -126,14 +118,6 @@ def pagination(results: Page, query: Query) -> dict:
     }
 
 
-def top_tags(store, count: int = TOP_TAGS) -> list[str]:
-    """The most used topic tags, for the start page and for searches that found nothing."""
-    tags = Counter(tag for meta in store.doc_meta().values() for tag in meta.tags)
-    return [tag for tag, _ in tags.most_common(count)]
-
-
-def titles_of(kb, suggestions: dict) -> dict[str, str]:
-    """Titles of the documents cited as evidence for the people to ask."""
-    meta = kb.related().meta  # held in memory for the current generation
-    ids = {doc_id for person in suggestions.get("people", []) for doc_id in person["documents"]}
-    return {doc_id: meta[doc_id].title for doc_id in ids if doc_id in meta}
+def evidence_ids(answer: dict) -> set[str]:
+    """The documents cited as evidence for the people to ask (their titles are shown)."""
+    return {doc_id for person in answer.get("people", []) for doc_id in person["documents"]}

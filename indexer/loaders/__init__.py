@@ -11,7 +11,7 @@ from collections.abc import Callable
 from indexer.loaders.forum import load_forum
 from indexer.loaders.html import load_html
 from indexer.loaders.markdown import load_markdown
-from kb.documents import Document
+from kb import Document
 
 LOADERS: dict[str, Callable[[str, str], Document]] = {
     ".md": load_markdown,

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 
-from kb.documents import Document, Post, build_document, parse_date, text_field
-from kb.errors import ContentError
+from kb import ContentError, Document, Post, build_document, parse_date, text_field
 
 
 def load_forum(text: str, path: str) -> Document:

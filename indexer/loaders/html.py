@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from bs4 import BeautifulSoup
 
-from kb.documents import Document, build_document
-from kb.errors import ContentError
+from kb import ContentError, Document, build_document
 
 CLUTTER = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
            "button", "template")

@@ -1,11 +1,9 @@
-"""Markdown with YAML front matter: articles and session notes."""
+"""Markdown with YAML front matter: articles and session notes (read as ``kb`` reads a note)."""
 
 from __future__ import annotations
 
-from kb.documents import Document, build_document
-from kb.frontmatter import split_front_matter
+from kb import Document, markdown_document
 
 
 def load_markdown(text: str, path: str) -> Document:
-    fields, body = split_front_matter(text, path)
-    return build_document(path, fields, body, "markdown")
+    return markdown_document(path, text)

@@ -40,11 +40,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
 )
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the schema up to date in one write transaction; safe when two processes open at once."""
-    if conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:

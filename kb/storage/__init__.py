@@ -1,0 +1,157 @@
+"""The storage seam: everything Kennisbank persists, behind one narrow interface.
+
+Documents, passages (chunks), their vectors and analysed terms, the embedding cache, index
+generations, run reports, notes and the form-signing key all go through a ``Storage``. Search,
+related learning and the index writer ask it, and know nothing of which backend answers. The
+embedded backend (``kb.storage.embedded``: SQLite in WAL mode and FAISS generation files under
+the data folder, notes as files in the content folder) is the first; ``open_storage`` chooses.
+
+A generation is what one index run or one note publishes: the documents, their passages and
+the vector index that belong together. Readers see the live generation until the next one is
+committed as a whole; a write that fails or is killed leaves the live one in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from kb.chunking import Chunk
+    from kb.config import Settings
+    from kb.documents import Document
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """What filters, grouping and result cards need, without the body."""
+
+    id: str
+    kind: str
+    title: str
+    lang: str
+    date: str | None
+    authors: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    doc_id: str
+    ord: int
+    heading: str
+    text: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Build:
+    """How an index was built; opening it with other settings is an error that says to re-index."""
+
+    model: str
+    dim: int
+    chunk_words: int
+
+    def record(self) -> dict:
+        return {"model": self.model, "dim": self.dim, "chunk_words": self.chunk_words}
+
+
+class VectorSearch(Protocol):
+    """The nearest passages of one generation to a query vector."""
+
+    approximate: bool
+
+    def search(self, vector: np.ndarray, k: int, within: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (scores, chunk ids), best first; only chunk ids in ``within`` when given."""
+
+
+class Publication(Protocol):
+    """The next generation while it is written; committed when its ``publish`` block ends."""
+
+    generation: int  # the live generation it replaces; the new number once committed
+
+    def vocabulary(self) -> set[str]:
+        """Every analysed term the stored passages hold (for compound splitting)."""
+
+    def remove(self, doc_id: str) -> None:
+        """Drop a document with its passages and vectors."""
+
+    def put(self, doc: Document, chunks: list[Chunk], terms: list[tuple[str, str]],
+            vectors: list[np.ndarray]) -> None:
+        """Insert or replace a document with its passages, their analysed (title, text) terms
+        and their vectors."""
+
+
+class Storage(Protocol):
+    # the live generation ------------------------------------------------------------------------
+    def generation(self) -> int: ...
+    def build(self) -> Build | None:
+        """How the live index was built; None before the first index run."""
+
+    def vector_search(self, generation: int, build: Build) -> tuple[int, VectorSearch]:
+        """The vector search of ``generation``, or of a newer one if that was replaced meanwhile."""
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A consistent read view across several of the reads below."""
+
+    def documents_meta(self) -> dict[str, DocMeta]: ...
+    def document(self, doc_id: str) -> Document | None: ...
+    def hashes(self) -> dict[str, str]:
+        """Content hash of every stored document, by id."""
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks)."""
+
+    def chunk_owners(self) -> tuple[np.ndarray, list[str]]:
+        """(chunk ids, their document ids), by chunk id."""
+
+    def chunk_terms(self, after: int = 0) -> Iterable[tuple[int, str, str]]:
+        """(chunk id, title terms, text terms) of the chunks above ``after``, by chunk id."""
+
+    def chunk_vectors(self, model: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(chunk ids, vectors, document ids) of every chunk, by chunk id."""
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]: ...
+    def chunks_of(self, doc_id: str) -> list[ChunkRow]: ...
+
+    # embedding cache ----------------------------------------------------------------------------
+    def cached_vectors(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]: ...
+    def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None: ...
+
+    # writing ------------------------------------------------------------------------------------
+    def run_lock(self) -> AbstractContextManager[None]:
+        """Held by an index run; a second run meanwhile raises ``Busy`` at once."""
+
+    def publish(self, full: bool, adding: int, build: Build) -> AbstractContextManager[Publication]:
+        """Write the next generation (``full``: rebuilt from scratch; ``adding`` passages new)
+        and commit it as a whole when the block ends; waits for another writer to finish."""
+
+    # what else persists -------------------------------------------------------------------------
+    def save_report(self, report: dict) -> None: ...
+    def last_report(self) -> dict | None: ...
+    def save_note(self, stem: str, text: str) -> str:
+        """Store a new note's Markdown under ``sessions/`` as ``stem[-n].md`` (never replacing
+        one); returns its path relative to the content folder."""
+
+    def secret_key(self) -> str:
+        """The key that signs forms, created once."""
+
+    def copy_to(self, data_dir) -> bool:
+        """A consistent copy of the live generation into another data folder (False: none yet)."""
+
+    def close(self) -> None:
+        """Release this thread's connection."""
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The backend the settings choose."""
+    from kb.storage.embedded import EmbeddedStorage
+
+    return EmbeddedStorage(settings)
+
