@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from bench import indexing, latency, machine, report, scale, server, synthetic
+from bench.plan import SWEEP, Plan, documents_for
 from kb import Graph, load_embedder, load_settings
 
 SECTIONS = ("indexing", "search", "http", "memory", "scale")
@@ -29,14 +30,17 @@ QUICK_MODEL = "use-multilingual"
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help=f"short run: 1-2 repetitions, smaller corpora and indexes, model {QUICK_MODEL} unless --model")
+                        help=f"short run: 1-2 repetitions, smaller corpora and indexes, model {QUICK_MODEL} "
+                             "unless --model")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections ({', '.join(SECTIONS)})")
     parser.add_argument("--model", help="embedding model (default: KB_MODEL or the default model)")
     parser.add_argument("--runs", type=int, help="repetitions of each cheap measurement (default 3; 1 with --quick)")
     parser.add_argument("--synthetic-docs", type=int, help="documents in the synthetic corpus (default 5000)")
-    parser.add_argument("--subsample", type=int, help="synthetic documents indexed with the default model (default 300)")
+    parser.add_argument("--subsample", type=int,
+                        help="synthetic documents indexed with the default model (default 300)")
     parser.add_argument("--http-seconds", type=float, help="seconds per HTTP load run (default 10)")
-    parser.add_argument("--scale-sizes", help="chunks×dimension list for the scale section, e.g. 100000x896,1000000x384")
+    parser.add_argument("--scale-sizes",
+                        help="chunks×dimension list for the scale section, e.g. 100000x896,1000000x384")
     parser.add_argument("--hnsw", help="try other HNSW settings in the scale section: M,efConstruction,efSearch")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where bench.md and bench.json go")
     parser.add_argument("--work", type=Path, help="work folder (default OUT/work)")
@@ -63,7 +67,8 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     content = ROOT / "content"
-    results = report.Results(machine.describe(), {"command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+    results = report.Results(machine.describe(),
+                             {"command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
                                                    "model": model, "runs": runs, "quick": quick, "sections": only})
     if quick and not options.model:
         results.note("Run", f"Quick run: model `{QUICK_MODEL}` instead of the default, 1 repetition, smaller sizes; "
@@ -84,41 +89,38 @@ def main(argv: list[str] | None = None) -> None:
         say(f"{name} done in {timings[name]:.0f} s")
         return value
 
-    demo = None
+    plan = Plan(model=model, work=work, content=content, runs=runs,
+                synthetic_docs=options.synthetic_docs or (1000 if quick else 5000),
+                subsample_docs=options.subsample if options.subsample is not None else 0 if quick else 300,
+                fast_model=QUICK_MODEL if model != "hashing" else "hashing",
+                sweep=SWEEP[:2] if quick else SWEEP, seconds=options.http_seconds or (3 if quick else 10))
     if "indexing" in only:
-        plan = indexing.Plan(model=model, work=work, content=content, runs=runs,
-                             synthetic_docs=options.synthetic_docs or (1000 if quick else 5000),
-                             subsample_docs=options.subsample if options.subsample is not None else (0 if quick else 300),
-                             fast_model=QUICK_MODEL if model != "hashing" else "hashing")
-        demo = section("indexing", lambda: indexing.run(results, plan))
-    if demo is None and {"search", "http", "memory"} & set(only):
-        demo = section("demo index", lambda: indexing.ensure_demo_index(work, content, model))
+        plan.demo = section("indexing", lambda: indexing.run(results, plan))
+    if plan.demo is None and {"search", "http", "memory"} & set(only):
+        plan.demo = section("demo index", lambda: indexing.ensure_demo_index(work, content, model))
     judged = latency.judged_queries()
     dim = None
     if "search" in only:
         embedder = load_embedder(model)
         dim = embedder.dim
-        sweep = ((("5k documents", 5000), ("10k chunks", synthetic.documents_for(10_000))) if quick
-                 else latency.Plan.sweep)
-        plan = latency.Plan(model=model, work=work, content=content, demo=demo, runs=runs, sweep=sweep)
         section("search", lambda: latency.run(results, plan, embedder))
         del embedder
-    serving = server.Plan(model=model, work=work, content=content, demo=demo, runs=runs,
-                          seconds=options.http_seconds or (3 if quick else 10))
     if "http" in only:
-        section("http", lambda: server.run_http(results, serving, judged))
+        section("http", lambda: server.run_http(results, plan, judged))
     if "memory" in only:
         large = None
         if not quick:
             dim = dim or load_embedder(model).dim
-            large = section("100k-chunk index", lambda: synthetic.build(work, content, synthetic.documents_for(100_000), model, dim))
-        section("memory", lambda: server.run_memory(results, serving, judged, large, "100k chunks (synthetic vectors)"))
+            large = section("100k-chunk index", lambda: synthetic.build(work, content, documents_for(100_000),
+                                                                        model, dim))
+        section("memory", lambda: server.run_memory(results, plan, judged, large, "100k chunks (synthetic vectors)"))
     if "scale" in only:
         sizes = _sizes(options.scale_sizes) if options.scale_sizes else (
             ((20_000, 384), (100_000, 384)) if quick else ((100_000, 896), (1_000_000, 384)))
         graph = Graph(*(int(v) for v in options.hnsw.split(","))) if options.hnsw else None
         raw = section("scale", lambda: scale.run(results, scale.Plan(sizes=sizes, runs=runs, graph=graph)))
-        results.extra["scale"] = {key: {k: v for k, v in figures.items() if "latency" not in k} for key, figures in raw.items()}
+        results.extra["scale"] = {key: {k: v for k, v in figures.items() if "latency" not in k} for key,
+                                  figures in raw.items()}
     results.machine["load_end"] = machine.load_average()
     results.extra["section_seconds"] = {name: round(seconds) for name, seconds in timings.items()}
     results.note("Run", "Section times: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items())

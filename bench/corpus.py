@@ -4,8 +4,9 @@ The demo content (content/) is loaded with the real loaders; its paragraphs, sen
 tags, people and session formats, split by language, are the material. Each new document takes
 a language, a kind (articles, sessions, forum threads in the demo's proportions), a title made of
 one of its sentences, and a body of whole paragraphs from documents in that language: 60-220
-words, so mostly one or two chunks at the default chunk size (forum threads: one or two posts). Files are written in the real formats
-(Markdown with YAML front matter, forum JSON) and go through the real loaders. Everything
+words, so mostly one or two chunks at the default chunk size (forum threads: one or two posts).
+Files are written in the real formats (Markdown with YAML front matter, forum JSON) and go
+through the real loaders. Everything
 follows from ``seed``: the same seed gives the same files.
 """
 

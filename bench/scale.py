@@ -170,7 +170,8 @@ def run(results: Results, plan: Plan) -> dict:
             if kind == "hnsw":
                 params = figures["params"]
                 results.add(SECTION, f"{label}: recall@10 vs exact", "", [figures["recall_at_10"]],
-                            f"M={params['M']}, efConstruction={params['efConstruction']}, efSearch={params['efSearch']}")
+                            f"M={params['M']}, efConstruction={params['efConstruction']}, "
+                            f"efSearch={params['efSearch']}")
                 sweep = ", ".join(f"efSearch {ef}: recall {v['recall_at_10']:.3f}, p50 {v['p50_ms']:.2f} ms"
                                   for ef, v in figures["ef_sweep"].items())
                 results.note(SECTION, f"{label}, same graph, other efSearch: {sweep}.")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.machine import cpu_seconds, rss_mib
+from bench.plan import Plan
 from bench.report import Results, percentile
 
 HTTP = "HTTP (gunicorn, loopback)"
@@ -208,17 +209,6 @@ def _drain(port: int, queries, clients: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-
-
-@dataclass
-class Plan:
-    model: str
-    work: Path
-    content: Path
-    demo: Path
-    runs: int = 3
-    seconds: float = 10.0
-    clients: tuple[int, ...] = (1, 8)
 
 
 def run_http(results: Results, plan: Plan, judged: list[str]) -> None:

@@ -11,7 +11,6 @@ the schema and the settings are unchanged.
 from __future__ import annotations
 
 import hashlib
-import math
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from bench import corpus
+from bench.plan import CHUNKS_PER_DOC
 from indexer.pipeline import scan
 from kb import SCHEMA_VERSION, KnowledgeBase, VectorIndex, load_settings
-
-CHUNKS_PER_DOC = 1.66  # measured on the synthetic corpus (1-2 chunks per document)
 
 
 class RandomEmbedder:
@@ -44,10 +42,6 @@ class RandomEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_passages(texts)
-
-
-def documents_for(chunks: int) -> int:
-    return math.ceil(chunks / CHUNKS_PER_DOC)
 
 
 def build(work: Path, content: Path, documents: int, model: str, dim: int) -> Path:

@@ -49,12 +49,15 @@ def score(params, scores, groups, qrels):
 
 def main(folder: str) -> None:
     scores, groups, qrels = candidate_scores(Path(folder))
-    keyword_only = score(FusionParams(0.0, 1.0, 0.0, 5), {q: ({}, k, c) for q, (_, k, c) in scores.items()}, groups, qrels)
-    dense_only = score(FusionParams(0.0, 0.0, 1.0, 5), {q: (d, {}, c) for q, (d, _, c) in scores.items()}, groups, qrels)
+    keyword_only = score(FusionParams(0.0, 1.0, 0.0, 5), {q: ({}, k, c) for q, (_, k, c) in scores.items()}, groups,
+                         qrels)
+    dense_only = score(FusionParams(0.0, 0.0, 1.0, 5), {q: (d, {}, c) for q, (d, _, c) in scores.items()}, groups,
+                       qrels)
     floor = {group: max(keyword_only[group], dense_only[group]) for group in keyword_only}
     print("keyword only ", _line(keyword_only))
     print("dense only   ", _line(dense_only))
-    grid = itertools.product([0.0, 0.2, 0.4, 0.6, 1.0], [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0], [1.0, 2.0, 3.0, 4.0, 6.0], [5, 10, 20])
+    grid = itertools.product([0.0, 0.2, 0.4, 0.6, 1.0], [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0], [1.0, 2.0, 3.0, 4.0, 6.0],
+                             [5, 10, 20])
     results = []
     for agreement_weight, coverage_weight, power, depth in grid:
         params = FusionParams(agreement_weight, coverage_weight, power, depth)

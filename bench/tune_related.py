@@ -47,7 +47,8 @@ def main(folder: str, tag_weights: tuple[float, ...] = (0.0, 0.02, 0.04, 0.08, 0
             print(f"{row[0]:>5.2f} {row[1]:>9.4f} {row[2]:>6.3f} {row[3]:>6.3f} {row[4]:>6.2f}{mark}")
     for tag_weight in sorted({row[0] for row in rows}):
         best = max((row for row in rows if row[0] == tag_weight), key=lambda row: (row[3], row[2]))
-        print(f"best recall with tag weight {tag_weight:.2f}: threshold {best[1]:.4f} P@3 {best[2]:.3f} R@5 {best[3]:.3f}")
+        print(f"best recall with tag weight {tag_weight:.2f}: threshold {best[1]:.4f} "
+              f"P@3 {best[2]:.3f} R@5 {best[3]:.3f}")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ def main(ctx: click.Context) -> None:
 
 
 @main.command("index")
-@click.option("--full", is_flag=True, help="Rebuild store and index from the files (chunks embedded before by this model come from the cache).")
+@click.option("--full", is_flag=True,
+              help="Rebuild store and index from the files (chunks embedded before by this model come from the cache).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
 def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
@@ -104,12 +105,11 @@ def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
 @click.option("--offset", type=int, default=0, help="Results to skip (for the next page).")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", help="Ranking to use.")
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/search.")
-@click.pass_context
-def search_command(ctx, query, kind, tag, author, lang, limit, offset, mode, as_json) -> None:
+def search_command(query, limit, offset, mode, as_json, **filters) -> None:
     """Search the knowledge base in Dutch or English."""
     from web.present import search_json
 
-    page = _kb(ctx).search(query, Filters(kind=kind, tag=tag, author=author, lang=lang), limit, offset, mode)
+    page = _kb(click.get_current_context()).search(query, Filters(**filters), limit, offset, mode)
     if as_json:
         click.echo(json.dumps(search_json(page), ensure_ascii=False))
         return
@@ -157,7 +157,8 @@ def add_note_command(ctx, source) -> None:
 @main.command("eval")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path), default="tests/eval")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--run-out", type=click.Path(dir_okay=False, path_type=Path), help="Write the hybrid ranking as a TREC run file.")
+@click.option("--run-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the hybrid ranking as a TREC run file.")
 @click.option("--modes", default="keyword,dense,hybrid", help="Comma-separated rankings to evaluate.")
 @click.pass_context
 def eval_command(ctx, dataset, as_json, run_out, modes) -> None:

@@ -112,7 +112,8 @@ def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, r
         report["modes"][mode] = summarise(rankings, qrels, K)
         for group in sorted(set(groups.values())):
             members = {qid: ranked for qid, ranked in rankings.items() if groups.get(qid) == group}
-            report["groups"].setdefault(group, {"queries": len([q for q in members if qrels.get(q)])})[mode] = summarise(members, qrels, K)
+            figures = report["groups"].setdefault(group, {"queries": len([q for q in members if qrels.get(q)])})
+            figures[mode] = summarise(members, qrels, K)
     if run_out and "hybrid" in rankings_by_mode:
         _write_run(run_out, kb, texts)
     related_cases = folder / "related.jsonl"
@@ -167,5 +168,6 @@ def format_table(report: dict) -> str:
         rel = report["related"]
         lines.append(f"related learning ({rel['cases']} cases): precision@3 {rel['precision@3']:.3f}, "
                      f"recall@5 {rel['recall@5']:.3f}, {rel['avg_shown']} shown on average; people to ask: "
-                     f"precision@3 {rel['people_precision@3']:.3f}, top-1 is an expert {rel['people_top1_is_expert']:.3f}")
+                     f"precision@3 {rel['people_precision@3']:.3f}, "
+                     f"top-1 is an expert {rel['people_top1_is_expert']:.3f}")
     return "\n".join(lines)

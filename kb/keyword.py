@@ -36,7 +36,8 @@ _STEMMERS = threading.local()  # a snowball stemmer keeps the word in hand on it
 def stem(word: str, lang: str) -> str:
     stemmers = getattr(_STEMMERS, "by_lang", None)
     if stemmers is None:
-        stemmers = _STEMMERS.by_lang = {"nl": snowballstemmer.stemmer("dutch"), "en": snowballstemmer.stemmer("english")}
+        stemmers = _STEMMERS.by_lang = {"nl": snowballstemmer.stemmer("dutch"),
+                                        "en": snowballstemmer.stemmer("english")}
     return stemmers.get(lang, stemmers["en"]).stemWord(word)
 
 
@@ -71,7 +72,8 @@ class Analyzer:
             return self._split_cache[word]
 
         def known(part: str) -> bool:
-            return len(part) >= _MIN_PART and (stem(part, "nl") in self.vocabulary or stem(part, "en") in self.vocabulary)
+            return len(part) >= _MIN_PART and (stem(part, "nl") in self.vocabulary or stem(part,
+                                                                                           "en") in self.vocabulary)
 
         best: tuple[tuple[int, int], tuple[str, str]] | None = None
         for cut in range(_MIN_PART, len(word) - _MIN_PART + 1):

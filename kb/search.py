@@ -180,7 +180,8 @@ class Searcher:
         if mode in ("hybrid", "keyword"):
             tick = time.perf_counter()
             within = None if allowed is None else self.terms.positions(allowed)
-            hits = [(chunk_id, self.owner[chunk_id], score) for chunk_id, score in self.terms.search(groups, depth, within)]
+            hits = [(chunk_id, self.owner[chunk_id], score) for chunk_id, score in self.terms.search(groups, depth,
+                                                                                                     within)]
             best = group_best(hits)
             found.keyword = {doc: score for doc, (score, _) in best.items()}
             for chunk_id, doc, score in hits:
@@ -213,7 +214,8 @@ class Searcher:
         meta = self.meta[doc]
         text = chunk.text if chunk else meta.title
         return Result(
-            id=doc, kind=meta.kind, title=meta.title, snippet=highlight(_trim(text, SNIPPET_CHARS), groups, self.analyzer, seen),
+            id=doc, kind=meta.kind, title=meta.title, snippet=highlight(_trim(text, SNIPPET_CHARS), groups,
+                                                                        self.analyzer, seen),
             score=round(float(score), 4), author=", ".join(meta.authors), date=meta.date,
             tags=list(meta.tags), lang=meta.lang, heading=chunk.heading if chunk else "",
         )

@@ -10,6 +10,7 @@ import pytest
 from kb.config import load_settings
 from kb.embeddings import HashingEmbedder
 from kb.knowledge import KnowledgeBase
+from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,9 +56,13 @@ FORUM_SIMPLE = {
     "tags": ["cloud-costs", "terraform"],
     "language": "en",
     "posts": [
-        {"author": "Ahmed Yilmaz", "date": "2025-06-03T09:12:00Z", "body": "Terraform says `Error acquiring the state lock`. What now?"},
-        {"author": "Lars Brouwer", "date": "2025-06-03T10:40:00Z", "body": "Check the DynamoDB lock table, then run `terraform force-unlock` with the lock id.", "accepted": True},
-        {"author": "Mark Visser", "date": "2025-06-03T11:00:00Z", "body": "And never run with -lock=false on shared state."},
+        {"author": "Ahmed Yilmaz", "date": "2025-06-03T09:12:00Z",
+         "body": "Terraform says `Error acquiring the state lock`. What now?"},
+        {"author": "Lars Brouwer", "date": "2025-06-03T10:40:00Z",
+         "body": "Check the DynamoDB lock table, then run `terraform force-unlock` with the lock id.",
+         "accepted": True},
+        {"author": "Mark Visser", "date": "2025-06-03T11:00:00Z",
+         "body": "And never run with -lock=false on shared state."},
     ],
 }
 
@@ -118,7 +123,8 @@ FORUM_ONBOARDING_NL = {
     "language": "nl",
     "posts": [
         {"author": "Femke Jansen", "date": "2025-05-02T08:30:00Z",
-         "body": "Volgende week begint een nieuwe collega in ons team. Wat regelen jullie vooraf voor de onboarding en de eerste week?"},
+         "body": "Volgende week begint een nieuwe collega in ons team. Wat regelen jullie vooraf voor de "
+                 "onboarding en de eerste week?"},
         {"author": "Ingrid de Boer", "date": "2025-05-02T09:10:00Z", "accepted": True,
          "body": "Zorg dat de laptop klaarligt op dag één en kies een **buddy** uit een ander team. "
                  "Plan in de eerste week elke dag een kort gesprek met de buddy over het onboardingstraject."},
@@ -144,3 +150,21 @@ def web_config(root: Path) -> dict:
     finally:
         kb.close()
     return {**overrides, "embedder": HashingEmbedder(), "TESTING": True}
+
+
+@pytest.fixture
+def config(tmp_path):
+    """``create_app`` config for a small indexed world (see ``web_config``)."""
+    return web_config(tmp_path)
+
+
+@pytest.fixture
+def app(config):
+    app = create_app(config)
+    yield app
+    app.extensions["kb"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

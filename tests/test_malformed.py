@@ -130,7 +130,8 @@ def test_random_bytes_load_or_are_refused_with_a_reason(folder, raw, name):
 @FUZZ
 @given(body=st.text(max_size=300), head=st.text(max_size=100))
 def test_random_text_in_every_format_loads_or_is_refused(folder, body, head):
-    for name, text_of in [("sessions/t.md", f"---\n{head}\n---\n{body}"), ("articles/t.html", f"<title>{head}</title>{body}"),
+    for name, text_of in [("sessions/t.md", f"---\n{head}\n---\n{body}"), ("articles/t.html",
+                                                                           f"<title>{head}</title>{body}"),
                           ("forum/t.json", body)]:
         load_or_refuse(folder, name, text_of.encode("utf-8", "surrogatepass"))
 
@@ -189,8 +190,10 @@ def test_discourse_topics_with_any_values_load_or_are_refused(folder, changes, p
     ("forum/a.json", {"title": "T", "posts": [{"author": {"n": "A"}, "body": "b"}]}, "needs an 'author'"),
     ("forum/a.json", {"title": 5.5, "tags": {"a": 1}, "posts": [{"author": "A", "body": "b"}]}, "tags must be a list"),
     ("forum/a.json", {"title": "T", "posts": [{"author": "A", "body": "b\ud800"}]}, "not a character"),
-    ("forum/a.json", {"title": ["T"], "post_stream": {"posts": [{"name": "A", "cooked": "<p>x</p>"}]}}, "title must be a text"),
-    ("forum/a.json", {"title": "T", "tags": 7, "post_stream": {"posts": [{"name": "A", "cooked": "x"}]}}, "tags must be a list"),
+    ("forum/a.json", {"title": ["T"], "post_stream": {"posts": [{"name": "A", "cooked": "<p>x</p>"}]}},
+     "title must be a text"),
+    ("forum/a.json", {"title": "T", "tags": 7, "post_stream": {"posts": [{"name": "A", "cooked": "x"}]}},
+     "tags must be a list"),
     ("forum/a.json", {"title": "T", "post_stream": {"posts": [{"name": ["A"], "cooked": "x"}]}}, "name must be a text"),
     ("forum/a.json", {"title": "T", "post_stream": "posts"}, "'post_stream.posts' must be a non-empty list"),
     ("forum/a.json", "[" * 100_000 + "]" * 100_000, "could not be read"),

@@ -8,7 +8,8 @@ from kb.notes import NoteInvalid, validate_note
 
 NOTE = {"title": "Leerlunch: chaos engineering in de Bezorgplanner", "date": "2026-11-26",
         "speakers": "Joris Bakker, Lars Brouwer", "tags": ["incident-response", "chaos"], "language": "nl",
-        "format": "lunch & learn", "body": "## Wat we deden\n\nWe zetten een gecontroleerde storing op de zwaluwstaartroute."}
+        "format": "lunch & learn",
+        "body": "## Wat we deden\n\nWe zetten een gecontroleerde storing op de zwaluwstaartroute."}
 
 
 def test_every_bad_field_is_reported_at_once():

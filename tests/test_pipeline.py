@@ -21,7 +21,8 @@ def test_second_run_over_unchanged_content_embeds_nothing(world):
     first = run_index(settings, kb)
     assert (first.applied.added, first.applied.embedded) == (4, first.applied.embedded) and first.applied.embedded > 0
     second = run_index(settings, kb)
-    assert (second.applied.added, second.applied.updated, second.applied.removed, second.applied.unchanged, second.applied.embedded) == (0, 0, 0, 4, 0)
+    assert (second.applied.added, second.applied.updated, second.applied.removed, second.applied.unchanged,
+            second.applied.embedded) == (0, 0, 0, 4, 0)
 
 
 def test_unchanged_run_does_not_load_the_model(world):
@@ -41,7 +42,8 @@ def test_editing_one_file_reembeds_only_its_changed_chunks(world):
     report = run_index(settings, kb)
     assert (report.applied.updated, report.applied.unchanged, report.applied.embedded) == (1, 3, 1)
     assert report.applied.cached >= 1  # the article's other chunks came from the cache
-    assert "kind and specific" in kb.search("short kind specific").results[0].snippet.replace("<mark>", "").replace("</mark>", "")
+    assert "kind and specific" in kb.search("short kind specific").results[0].snippet.replace("<mark>",
+                                                                                              "").replace("</mark>", "")
 
 
 def test_deleting_a_file_removes_it_from_search(world):
@@ -130,6 +132,7 @@ def test_web_process_sees_a_new_generation_without_restart(world):
     reader = KnowledgeBase(settings, embedder=kb.embedder)
     assert "sessions/2025-05-01-nieuw" not in ids(reader, "mentoring")
     (settings.content_dir / "sessions" / "2025-05-01-nieuw.md").write_text(
-        "---\ntitle: Mentoring met een buddy\ndate: 2025-05-01\nspeakers: [Sanne de Vries]\nlanguage: nl\n---\n\nMentoring gesprek.")
+        "---\ntitle: Mentoring met een buddy\ndate: 2025-05-01\nspeakers: [Sanne de Vries]\nlanguage: nl\n---\n\n"
+        "Mentoring gesprek.")
     run_index(settings, kb)
     assert ids(reader, "mentoring")[0] == "sessions/2025-05-01-nieuw"

@@ -30,23 +30,30 @@ class TopicEmbedder:
     embed_queries = embed_passages
 
 
-def doc(doc_id, kind, title, text, lang="en", authors=(), tags=(), date="2025-06-01", posts=()):
-    return Document(id=doc_id, kind=kind, title=title, body=text, lang=lang, authors=list(authors), tags=list(tags),
-                    date=date, posts=list(posts), path=doc_id + ".md")
+def doc(doc_id, kind, title, text, **fields):
+    """A document dated 2025-06-01, in English unless ``fields`` say otherwise."""
+    return Document(id=doc_id, kind=kind, title=title, body=text, path=doc_id + ".md",
+                    **{"lang": "en", "date": "2025-06-01", **fields})
 
 
 FEEDBACK = [
-    doc("articles/feedback", "article", "Feedback basics", "feedback feedback situation", authors=["Sanne"], tags=["feedback", "sbi"]),
-    doc("articles/feedback-copy", "article", "Feedback basics (copy)", "feedback feedback situation", authors=["Sanne"], tags=["feedback", "sbi"]),
-    doc("sessions/feedback-leerlunch", "session", "Leerlunch feedback", "feedback geven feedback", lang="nl", authors=["Sanne", "Eva"], tags=["feedback"]),
+    doc("articles/feedback", "article", "Feedback basics", "feedback feedback situation", authors=["Sanne"],
+        tags=["feedback", "sbi"]),
+    doc("articles/feedback-copy", "article", "Feedback basics (copy)", "feedback feedback situation", authors=["Sanne"],
+        tags=["feedback", "sbi"]),
+    doc("sessions/feedback-leerlunch", "session", "Leerlunch feedback", "feedback geven feedback", lang="nl",
+        authors=["Sanne", "Eva"], tags=["feedback"]),
     doc("forum/feedback-senior", "forum", "Feedback aan een senior", "", lang="nl", tags=["feedback"], posts=[
         Post("Anouk", "2025-02-01", "Hoe geef ik feedback aan een senior?"),
         Post("Sanne", "2025-02-02", "Feedback met SBI: situatie, gedrag, impact.", accepted=True)]),
-    doc("articles/feedback-more", "article", "More on feedback", "feedback upward feedback", authors=["Eva"], tags=["feedback"]),
+    doc("articles/feedback-more", "article", "More on feedback", "feedback upward feedback", authors=["Eva"],
+        tags=["feedback"]),
 ]
 UNRELATED = [
-    doc("articles/terraform", "article", "Terraform state", "terraform terraform lock", authors=["Lars"], tags=["terraform"]),
-    doc("articles/privacy", "article", "Privacy by design", "privacy privacy dpia", authors=["Fatima"], tags=["privacy"]),
+    doc("articles/terraform", "article", "Terraform state", "terraform terraform lock", authors=["Lars"],
+        tags=["terraform"]),
+    doc("articles/privacy", "article", "Privacy by design", "privacy privacy dpia", authors=["Fatima"],
+        tags=["privacy"]),
 ]
 
 
@@ -75,7 +82,8 @@ def test_kinds_are_mixed_when_good_matches_of_other_kinds_exist(related_world):
 def test_threshold_hides_weak_suggestions(related_world):
     shown = [item["id"] for item in panel(related_world, "articles/feedback")["related"]]
     assert "articles/terraform" not in shown and "articles/privacy" not in shown
-    assert all(item["score"] >= PROFILES["hashing"].related_threshold for item in panel(related_world, "articles/feedback")["related"])
+    assert all(item["score"] >= PROFILES["hashing"].related_threshold for item in panel(related_world,
+                                                                                        "articles/feedback")["related"])
     lonely = panel(related_world, "articles/privacy")["related"]
     assert lonely == []  # nothing related well enough: nothing shown, not padding
 

@@ -50,4 +50,15 @@ def test_field_errors_are_codes_worded_with_their_parameters():
     assert field_message(fields["title"], "en") == f"at most {MAX_TITLE} characters"
     assert field_message(fields["title"], "nl") == f"hoogstens {MAX_TITLE} tekens"
     assert field_message(fields["language"], "nl") == "nl of en"
-    assert invalid_note(fields, "en") == f"the note is not valid: title: at most {MAX_TITLE} characters; language: nl or en"
+    assert invalid_note(fields,
+                        "en") == f"the note is not valid: title: at most {MAX_TITLE} characters; language: nl or en"
+
+
+def test_every_field_error_code_is_worded_in_both_languages():
+    for code in ("missing_title", "too_long", "not_a_date", "missing_speakers", "too_many_names", "too_many_tags",
+                 "not_a_language", "not_a_format", "missing_body", "not_text", "not_an_object"):
+        params = {"max": 5, "count": 20, "length": 100, "choices": ("a", "b", "c")}
+        for lang in ("en", "nl"):
+            assert field_message(FieldError(code, params), lang)
+    assert field_message(FieldError("too_many_names", {"count": 20, "length": 100}), "en") == (
+        "at most 20 names of at most 100 characters")

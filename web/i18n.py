@@ -132,7 +132,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "next": "Volgende",
         "page_n": "Pagina {n}",
         "learn_more": "Verder leren",
-        "learn_more_intro": "Sessies en forumdraden dicht bij je beste resultaten, en collega's die het onderwerp kennen.",
+        "learn_more_intro": "Sessies en forumdraden dicht bij je beste resultaten, en collega's die het "
+                            "onderwerp kennen.",
         "people_to_ask": "Wie kun je het vragen",
         "evidence": "Zie",
         "related_learning": "Verder leren",

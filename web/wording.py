@@ -50,14 +50,18 @@ OR = {"en": " or ", "nl": " of "}
 NEUTER = {"article"}  # Dutch "het" words: an adjective before them takes no -e ("Engelstalig artikel")
 
 
-def phrase(code: str, lang: str, count: int | None = None, **values) -> str:
-    """The phrase ``code`` in ``lang`` (English when missing); ``count`` picks singular or plural.
-    A capitalised placeholder (``{Kind}``) takes its value with a capital letter."""
+def phrase(code: str, lang: str, **values) -> str:
+    """The phrase ``code`` in ``lang`` (English when missing). A capitalised placeholder
+    (``{Kind}``) takes its value with a capital letter."""
     template = PHRASES[code].get(lang) or PHRASES[code]["en"]
-    if count is not None:
-        template = template.split("|")[count != 1]
     values.update({key.capitalize(): _capital(str(value)) for key, value in values.items()})
-    return template.format(n=count, **values)
+    return template.format(**values)
+
+
+def counted(code: str, lang: str, n: int) -> str:
+    """A phrase with a singular and a plural form (``one|several``), for ``n``."""
+    template = (PHRASES[code].get(lang) or PHRASES[code]["en"]).split("|")[n != 1]
+    return template.format(n=n)
 
 
 def reason(why: dict, lang: str) -> str:
@@ -83,7 +87,7 @@ def reason(why: dict, lang: str) -> str:
 
 def person_reason(evidence: dict[str, int], lang: str) -> str:
     """Why a colleague is suggested: the evidence they left, by role (``{"session": 2, ...}``)."""
-    parts = [phrase(role, lang, count) for role, count in evidence.items() if count]
+    parts = [counted(role, lang, count) for role, count in evidence.items() if count]
     return phrase("on_topic", lang, parts=", ".join(parts))
 
 

@@ -51,7 +51,8 @@ def load_html(text: str, path: str) -> Document:
         "tags": _meta(soup, "keywords", "article:tag"),
         "language": html_lang,
         "summary": _meta(soup, "description", "og:description"),
-        "source_url": (soup.find("link", rel="canonical") or {}).get("href", "") if soup.find("link", rel="canonical") else "",
+        "source_url": (soup.find("link", rel="canonical") or {}).get("href", "") if soup.find("link",
+                                                                                              rel="canonical") else "",
     }
     body = "".join(str(child) for child in main.children).strip()
     return build_document(path, fields, body, "html")

@@ -58,11 +58,10 @@ class EmbeddedStorage(SqliteStore):
 
     @contextmanager
     def publish(self, full: bool, adding: int, build: Build) -> Iterator[FaissPublication]:
-        with file_lock(self.layout.write_lock, what="the index"):
-            with self.transaction():
-                publication = FaissPublication(self, full, adding, build)
-                yield publication
-                publication.commit()
+        with file_lock(self.layout.write_lock, what="the index"), self.transaction():
+            publication = FaissPublication(self, full, adding, build)
+            yield publication
+            publication.commit()
         self.layout.prune_generations(keep=publication.generation)
 
     # what else persists ----------------------------------------------------------------------
