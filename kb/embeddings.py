@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -192,20 +192,27 @@ def require(module: str, package: str):
 
 
 class QueryCache:
-    """Embeds queries once: a repeated query is served without running the model."""
+    """Embeds queries once: a repeated query is served without running the model. The model is
+    asked for on the first query (``embedder`` gives it), so that pages without a search never
+    load it; a different model than before empties the cache."""
 
-    def __init__(self, embedder: Embedder, size: int = 2048) -> None:
-        self.embedder = embedder
+    def __init__(self, embedder: Callable[[], Embedder], size: int = 2048) -> None:
+        self._embedder = embedder
         self._size = size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._model: Embedder | None = None
         self._lock = threading.Lock()
 
     def vector(self, query: str) -> np.ndarray:
+        embedder = self._embedder()
         with self._lock:
+            if embedder is not self._model:
+                self._vectors.clear()
+                self._model = embedder
             if query in self._vectors:
                 self._vectors.move_to_end(query)
                 return self._vectors[query]
-        vector = self.embedder.embed_queries([query])[0]
+        vector = embedder.embed_queries([query])[0]
         with self._lock:
             self._vectors[query] = vector
             while len(self._vectors) > self._size:

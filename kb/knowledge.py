@@ -39,7 +39,7 @@ class KnowledgeBase:
         self.storage = open_storage(settings)
         self.writer = IndexWriter(self.storage, settings, lambda: self.embedder)
         self._embedder = embedder
-        self._queries: QueryCache | None = None
+        self._queries = QueryCache(lambda: self.embedder)
         self._searcher: Searcher | None = None
         self._related: Related | None = None
         self._lock = threading.RLock()
@@ -58,6 +58,7 @@ class KnowledgeBase:
     def load(self) -> None:
         """Load the model and the live index now rather than on the first search."""
         self._current_searcher()
+        self.embedder  # noqa: B018 - loads the model
 
     # reading ----------------------------------------------------------------------------------
 
@@ -189,8 +190,6 @@ class KnowledgeBase:
             # opened with the settings' model: a saved index of another model is an IndexMismatch
             generation, vectors = self.storage.vector_search(
                 generation, Build(self.settings.model, build.dim if build else 0, self.settings.chunk_words))
-            if self._queries is None or self._queries.embedder is not self.embedder:
-                self._queries = QueryCache(self.embedder)
             # only a later generation of the same store builds on the previous term index
             previous = self._searcher.terms if self._searcher and generation > self._searcher.generation else None
             self._searcher = Searcher(self.storage, generation, vectors, self._queries, self.profile, previous)

@@ -167,3 +167,19 @@ def test_facets_count_every_result_document_commonest_first(indexed):
                          ("tag", [tag for r in page.results for tag in r.tags])):
         expected = sorted(collections.Counter(values).items(), key=lambda item: (-item[1], item[0]))
         assert list(page.facets[name].items()) == expected
+
+
+def test_reading_without_searching_never_loads_the_model(indexed):
+    from kb.knowledge import KnowledgeBase
+
+    settings, _ = indexed
+    reader = KnowledgeBase(settings)  # the model is named by the settings, not given
+    try:
+        assert reader.topics() and reader.titles(["forum/terraform-state-lock"])
+        assert reader.related("forum/terraform-state-lock")["id"] == "forum/terraform-state-lock"
+        assert reader.learn_more(["forum/terraform-state-lock"]) is not None
+        assert reader._embedder is None
+        assert reader.search("state lock").results  # the first search loads it
+        assert reader._embedder is not None
+    finally:
+        reader.close()
