@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         sizes = _sizes(options.scale_sizes) if options.scale_sizes else (
             ((20_000, 384), (100_000, 384)) if quick else ((100_000, 896), (1_000_000, 384)))
         graph = Graph(*(int(v) for v in options.hnsw.split(","))) if options.hnsw else None
-        raw = section("scale", lambda: scale.run(results, scale.Plan(sizes=sizes, runs=runs, graph=graph)))
+        raw = section("scale", lambda: scale.run(results, scale.ScalePlan(sizes=sizes, runs=runs, graph=graph)))
         results.extra["scale"] = {key: {k: v for k, v in figures.items() if "latency" not in k} for key,
                                   figures in raw.items()}
     results.machine["load_end"] = machine.load_average()

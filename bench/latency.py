@@ -136,7 +136,7 @@ def sweep(results: Results, plan: Plan, dim: int, queries: list[str]) -> None:
         runs, kb = passes(make_kb, queries, plan.runs, fresh=False)
         health = kb.health()
         docs, chunks = health["documents"], health["chunks"]
-        kind = "HNSW" if chunks >= settings.ann_min_chunks else "exact"  # as the indexer chose
+        kind = kb.vector_kind()
         name = f"{label} ({docs} docs, {chunks} chunks, {kind})"
         add_percentiles(results, SWEEP, name, runs, (("without embedding", (50, 95, 99)), ("vector", (50,)),
                                                     ("keyword", (50, 95)), ("fusion", (50,)), ("rest", (50,))))

@@ -63,11 +63,15 @@ def prepare(work: Path) -> tuple[Path, Path, str]:
     shutil.copytree(settings.content_dir, content, ignore=shutil.ignore_patterns(".*"))
     live = KnowledgeBase(settings)
     try:
-        model = live.health()["model"]
-        if live.copy_to(data):  # a consistent copy even while a run writes
-            return content, data, model
+        copied = live.copy_to(data)  # a consistent copy even while a run writes
     finally:
         live.close()
+    if copied:
+        copy = KnowledgeBase(settings.replace(data_dir=data, content_dir=content))
+        try:
+            return content, data, copy.health()["model"]
+        finally:
+            copy.close()
     print(f"no index in {settings.data_dir}; indexing the copy with {settings.model} first", file=sys.stderr)
     env = {"KB_CONTENT_DIR": str(content), "KB_DATA_DIR": str(data), "KB_MODEL": settings.model}
     subprocess.run([sys.executable, "-m", "indexer.cli", "index"], env={**os.environ, **env}, check=False)

@@ -146,14 +146,14 @@ def measure(n: int, dim: int, kind: str, passes: int, ef_searches: list[int], gr
 
 
 @dataclass
-class Plan:
+class ScalePlan:
     sizes: tuple[tuple[int, int], ...]  # (chunks, dimension)
     runs: int = 3
     ef_searches: tuple[int, ...] = (100, 256, 512, 1024)
     graph: Graph | None = None  # other HNSW settings than the indexer's (tuning)
 
 
-def run(results: Results, plan: Plan) -> dict:
+def run(results: Results, plan: ScalePlan) -> dict:
     """Every size and kind; returns the raw figures (also kept in bench.json)."""
     raw: dict = {}
     for n, dim in plan.sizes:

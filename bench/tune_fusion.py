@@ -13,16 +13,7 @@ import sys
 from pathlib import Path
 
 from indexer.evaluate import evaluation_base, load_qrels, load_queries
-from kb import (
-    CANDIDATES,
-    FusionParams,
-    fuse,
-    keyword_weight,
-    load_settings,
-    ndcg,
-    profile_for,
-    ranking,
-)
+from kb import CANDIDATES, FusionParams, fuse_for_mode, load_settings, ndcg, profile_for, result_pool
 
 
 def candidate_scores(folder: Path):
@@ -37,10 +28,13 @@ def candidate_scores(folder: Path):
 
 
 def score(params, scores, groups, qrels):
+    """nDCG@10 per query group of the results search would give under ``params``: fused, then
+    kept within the model's dense margin."""
+    margin = profile_for(load_settings().model).dense_margin
     per_group: dict[str, list[float]] = {}
     for qid, (dense, keyword, coverage) in scores.items():
-        weight = keyword_weight(ranking(dense), ranking(keyword), coverage, params)
-        ranked = [doc for doc, _ in fuse(dense, keyword, weight)][:10]
+        fused, _ = fuse_for_mode(dense, keyword, coverage, "hybrid", params)
+        ranked = [doc for doc, _ in result_pool(fused, dense, keyword, margin)][:10]
         value = ndcg(ranked, qrels.get(qid, {}))
         per_group.setdefault("all", []).append(value)
         per_group.setdefault(groups.get(qid, "all"), []).append(value) if groups.get(qid) else None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from kb import MODES, Filters, KbError, KnowledgeBase, NoteInvalid, load_settings
+from kb import KINDS, LANGUAGES, MODES, Filters, KbError, KnowledgeBase, NoteInvalid, load_settings
 
 
 class KbGroup(click.Group):
@@ -61,11 +61,11 @@ def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
 
     Exit status: 0 when every file was indexed, 2 when some files were skipped (listed with the reason).
     """
-    from indexer.pipeline import interactive, run_index
+    from indexer.pipeline import run_index
 
     settings = _settings(ctx)
     bar = None
-    if interactive() and not as_json:
+    if sys.stderr.isatty() and not as_json:  # a terminal gets a progress bar, cron plain lines
         from tqdm import tqdm
 
         bar = tqdm(unit="chunk", desc="embedding", leave=False)
@@ -97,10 +97,10 @@ def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
 
 @main.command("search")
 @click.argument("query")
-@click.option("--kind", type=click.Choice(["article", "session", "forum"]), help="Only this kind of document.")
+@click.option("--kind", type=click.Choice(KINDS), help="Only this kind of document.")
 @click.option("--tag", help="Only documents with this tag.")
 @click.option("--author", help="Only documents by this colleague.")
-@click.option("--lang", type=click.Choice(["nl", "en"]), help="Only documents in this language.")
+@click.option("--lang", type=click.Choice(LANGUAGES), help="Only documents in this language.")
 @click.option("--limit", type=int, default=None, help="Results to show (default KB_TOP_K).")
 @click.option("--offset", type=int, default=0, help="Results to skip (for the next page).")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", help="Ranking to use.")

@@ -96,8 +96,8 @@ def evaluation_base(folder: Path, settings: Settings, fusion: FusionParams | Non
 
 def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, run_out: Path | None = None,
              kb: KnowledgeBase | None = None) -> dict:
-    """Index the collection and score each ranking overall and per query group; ``kb`` is an
-    evaluation store already built (``evaluation_base``)."""
+    """Score each ranking overall and per query group, on ``kb`` when given (an evaluation store
+    already built, see ``evaluation_base``), else on the collection indexed afresh."""
     folder = Path(folder)
     kb = kb or evaluation_base(folder, settings)
     texts, groups = load_queries(folder)

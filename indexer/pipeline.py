@@ -9,7 +9,6 @@ in the index. One run at a time: a second run exits with a clear message.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -126,7 +125,3 @@ def run_index(settings: Settings, kb: KnowledgeBase | None = None, full: bool = 
     report = Report(applied, skipped, time.perf_counter() - started)
     kb.record_run({**report.as_json(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return report
-
-
-def interactive() -> bool:
-    return sys.stderr.isatty()

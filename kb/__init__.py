@@ -9,61 +9,58 @@ with, the content model the loaders build, and pure functions the tuning tools c
 from kb.chunking import chunk_document
 from kb.config import SETTINGS, Settings, load_settings, require_content_dir
 from kb.documents import (
-                          KIND_FOLDERS,
-                          KINDS,
-                          Document,
-                          Post,
-                          build_document,
-                          doc_id_for,
-                          is_valid_id,
-                          markdown_document,
-                          parse_date,
-                          text_field,
+    KIND_FOLDERS,
+    KINDS,
+    Document,
+    Post,
+    build_document,
+    doc_id_for,
+    is_valid_id,
+    markdown_document,
+    parse_date,
+    text_field,
 )
-from kb.embeddings import CombinedEmbedder, Embedder, HashingEmbedder
+from kb.embeddings import CombinedEmbedder
 from kb.errors import (
-                          Busy,
-                          ConfigError,
-                          ContentError,
-                          Forbidden,
-                          IndexMismatch,
-                          IndexMissing,
-                          InvalidInput,
-                          KbError,
-                          ModelUnavailable,
-                          NotFound,
+    Busy,
+    ConfigError,
+    ContentError,
+    Forbidden,
+    IndexMismatch,
+    IndexMissing,
+    InvalidInput,
+    KbError,
+    ModelUnavailable,
+    NotFound,
 )
 from kb.evaluation import ndcg, precision, recall, summarise
-from kb.frontmatter import join_front_matter, split_front_matter
-from kb.fusion import FusionParams, fuse, fuse_for_mode, keyword_weight, ranking, result_pool
-from kb.indexing import EMBED_BATCH, Applied, IndexRun
+from kb.frontmatter import join_front_matter
+from kb.fusion import FusionParams, fuse_for_mode, result_pool
+from kb.indexing import EMBED_BATCH, Applied
 from kb.knowledge import KnowledgeBase
 from kb.language import LANGUAGES, detect_language
 from kb.notes import FORMATS, FieldError, NoteInvalid
-from kb.profiles import PROFILES, ModelProfile, load_embedder, profile_for
+from kb.profiles import load_embedder, profile_for
 from kb.related import RelatedParams
 from kb.rendering import render_body, render_markdown
-from kb.search import CANDIDATES, MAX_LIMIT, MAX_OFFSET, MODES, Candidates, Filters, Page, Result
+from kb.search import CANDIDATES, MAX_LIMIT, MAX_OFFSET, MODES, Filters, Page, Result
+from kb.storage.faiss_index import HNSW, Graph, VectorIndex
 from kb.storage.migrations import SCHEMA_VERSION
 from kb.text import html_blocks, markdown_blocks
-from kb.vector_index import HNSW, Graph, VectorIndex
 
 __all__ = [
     # the door, and what it answers with
     "KnowledgeBase", "Settings", "load_settings", "require_content_dir", "SETTINGS",
-    "Filters", "Page", "Result", "Candidates", "Applied", "IndexRun", "MODES", "MAX_LIMIT", "MAX_OFFSET",
-    "CANDIDATES", "EMBED_BATCH", "FORMATS", "FieldError", "NoteInvalid",
+    "Filters", "Page", "Result", "Applied", "MODES", "MAX_LIMIT", "MAX_OFFSET", "FORMATS", "FieldError",
+    "NoteInvalid",
     # errors
     "KbError", "Busy", "ConfigError", "ContentError", "Forbidden", "IndexMismatch", "IndexMissing",
     "InvalidInput", "ModelUnavailable", "NotFound",
     # content: documents as the loaders build them, and their bodies as safe HTML
     "Document", "Post", "KINDS", "KIND_FOLDERS", "LANGUAGES", "build_document", "markdown_document",
-    "doc_id_for", "is_valid_id", "parse_date", "text_field", "detect_language", "split_front_matter",
-    "join_front_matter", "render_body", "render_markdown", "html_blocks", "markdown_blocks",
-    "chunk_document",
-    # models, ranking maths, metrics and the vector index: what evaluation and tuning call
-    "Embedder", "CombinedEmbedder", "HashingEmbedder", "ModelProfile", "PROFILES", "profile_for",
-    "load_embedder", "FusionParams", "fuse", "fuse_for_mode", "keyword_weight", "ranking", "result_pool",
-    "RelatedParams", "ndcg", "precision", "recall", "summarise", "VectorIndex", "Graph", "HNSW",
-    "SCHEMA_VERSION",
+    "doc_id_for", "is_valid_id", "parse_date", "text_field", "detect_language", "render_body", "render_markdown",
+    # what evaluation, benchmarks and tuning call: models, ranking maths, metrics, the embedded vector index
+    "load_embedder", "profile_for", "CombinedEmbedder", "FusionParams", "fuse_for_mode", "result_pool",
+    "RelatedParams", "CANDIDATES", "EMBED_BATCH", "ndcg", "precision", "recall", "summarise", "chunk_document",
+    "join_front_matter", "html_blocks", "markdown_blocks", "VectorIndex", "Graph", "HNSW", "SCHEMA_VERSION",
 ]

@@ -2,7 +2,8 @@
 
 ``IndexWriter`` is its one owner. An index run tells it which documents are present (the scan
 of the content folder); a note tells it which document is new. The writer compares content
-hashes with the store, read once, and decides what is added, updated, left alone and removed.
+hashes with the store (read once when a run starts, and again in the publishing transaction,
+where they decide) and decides what is added, updated, left alone and removed.
 Embedding happens first, outside any lock, through the cache: a chunk whose text this model
 embedded before is not embedded again, and fresh vectors are cached at once, so a killed run
 loses none of them. Then the storage publishes the changes as one generation, or none of them.
@@ -33,7 +34,7 @@ class Plan:
 
     upserts: list[Document]
     removals: list[str]
-    known: frozenset[str]
+    known: dict[str, str]  # the content hashes the plan was made from
     unchanged: int
     full: bool
 
@@ -50,7 +51,7 @@ def plan_changes(known: dict[str, str], present: list[Document], kept: frozenset
     unchanged = 0 if full else len(present) - len(upserts)
     ids = {doc.id for doc in present}
     removals = sorted(set(known) - ids - kept) if complete else []
-    return Plan(upserts, removals, frozenset(known), unchanged, full)
+    return Plan(upserts, removals, known, unchanged, full)
 
 
 @dataclass(frozen=True)
@@ -100,17 +101,22 @@ class IndexWriter:
         build = Build(self.settings.model, dim, self.settings.chunk_words)
         adding = sum(len(chunks) for chunks in chunked.values())
         with self.storage.publish(plan.full, adding, build) as publication:
-            for doc_id in plan.removals:
+            stored = publication.hashes()
+            # A note saved while this run worked may have taken a removed document's id, or be
+            # one of the upserts already: what the store holds now decides.
+            removals = [doc_id for doc_id in plan.removals if stored.get(doc_id) == plan.known[doc_id]]
+            upserts = [doc for doc in plan.upserts if plan.full or stored.get(doc.id) != doc.content_hash]
+            for doc_id in removals:
                 publication.remove(doc_id)
-            analyzer = self._analyzer(publication, plan, chunked)
-            for doc in plan.upserts:
+            analyzer = self._analyzer(publication, plan.full, upserts, chunked)
+            for doc in upserts:
                 chunks = chunked[doc.id]
                 publication.put(doc, chunks, [_terms(analyzer, doc, chunk) for chunk in chunks],
                                 [vectors[chunk.hash] for chunk in chunks])
-        updated = sum(1 for doc in plan.upserts if doc.id in plan.known)
-        return Applied(added=len(plan.upserts) - updated, updated=updated, removed=len(plan.removals),
-                       unchanged=plan.unchanged, embedded=embedded, cached=cached,
-                       generation=publication.generation)
+        updated = sum(1 for doc in upserts if doc.id in stored)
+        return Applied(added=len(upserts) - updated, updated=updated, removed=len(removals),
+                       unchanged=plan.unchanged + len(plan.upserts) - len(upserts), embedded=embedded,
+                       cached=cached, generation=publication.generation)
 
     def _check_build(self) -> None:
         """An incremental write must not mix models or chunk sizes in one index."""
@@ -147,12 +153,13 @@ class IndexWriter:
         return vectors, dim, len(missing), len(texts) - len(missing)
 
     @staticmethod
-    def _analyzer(publication: Publication, plan: Plan, chunked: dict[str, list[Chunk]]) -> Analyzer:
+    def _analyzer(publication: Publication, full: bool, upserts: list[Document],
+                  chunked: dict[str, list[Chunk]]) -> Analyzer:
         """Compound splitting knows the stored stems and those of the new documents. A full write
         knows only its own documents' words, so it gives the same index terms as a first index
         in an empty data folder, whatever earlier runs left in the vocabulary."""
-        analyzer = Analyzer(() if plan.full else publication.vocabulary())
-        analyzer.learn(stem(token, doc.lang) for doc in plan.upserts for chunk in chunked[doc.id]
+        analyzer = Analyzer(() if full else publication.vocabulary())
+        analyzer.learn(stem(token, doc.lang) for doc in upserts for chunk in chunked[doc.id]
                        for token in tokens(chunk.embed_text))
         return analyzer
 

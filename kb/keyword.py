@@ -72,8 +72,8 @@ class Analyzer:
             return self._split_cache[word]
 
         def known(part: str) -> bool:
-            return len(part) >= _MIN_PART and (stem(part, "nl") in self.vocabulary or stem(part,
-                                                                                           "en") in self.vocabulary)
+            stems = (stem(part, "nl"), stem(part, "en"))
+            return len(part) >= _MIN_PART and any(form in self.vocabulary for form in stems)
 
         best: tuple[tuple[int, int], tuple[str, str]] | None = None
         for cut in range(_MIN_PART, len(word) - _MIN_PART + 1):
@@ -108,7 +108,7 @@ class Analyzer:
         return found
 
     def index_terms(self, text: str, lang: str) -> str:
-        """Space-separated stems for the FTS5 ``terms`` column (stop words left out)."""
+        """Space-separated stems of ``text``, as a chunk's terms are stored (stop words left out)."""
         terms: list[str] = []
         stopwords = STOPWORDS.get(lang, ANY_STOPWORD)
         for token in tokens(text):

@@ -9,9 +9,10 @@ replaced when a newer generation is published (by the nightly run or a note), wi
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,10 +26,15 @@ from kb.notes import note_fields, note_file, validate_note
 from kb.profiles import ModelProfile, load_embedder, profile_for
 from kb.related import Related, RelatedParams
 from kb.search import CANDIDATES, Candidates, Filters, Page, Searcher, clean_query
-from kb.storage import Build, open_storage
+from kb.storage import Build, DocMeta, open_storage
 
 
 class KnowledgeBase:
+    """Everything one knowledge base answers and accepts, over the storage its settings choose.
+
+    One per process (the web app keeps one per worker); safe to share between threads.
+    """
+
     def __init__(self, settings: Settings, embedder: Embedder | None = None,
                  fusion: FusionParams | None = None) -> None:
         """``embedder`` replaces the configured model (tests, benchmarks); ``fusion`` replaces
@@ -36,24 +42,30 @@ class KnowledgeBase:
         self.settings = settings
         profile = profile_for(settings.model)
         self.profile: ModelProfile = profile if fusion is None else replace(profile, fusion=fusion)
-        self.storage = open_storage(settings)
-        self.writer = IndexWriter(self.storage, settings, lambda: self.embedder)
+        self._storage = open_storage(settings)
+        self._writer = IndexWriter(self._storage, settings, lambda: self.embedder)
         self._embedder = embedder
         self._queries = QueryCache(lambda: self.embedder)
         self._searcher: Searcher | None = None
         self._related: Related | None = None
-        self._lock = threading.RLock()
+        self._catalog: Catalog | None = None
+        self._lock = threading.RLock()  # loading a generation's searcher, related learning, catalog
+        self._model_lock = threading.Lock()  # loading the model
 
     @property
     def embedder(self) -> Embedder:
-        with self._lock:
+        """The embedding model, loaded on first use."""
+        embedder = self._embedder
+        if embedder is not None:
+            return embedder
+        with self._model_lock:
             if self._embedder is None:
                 self._embedder = load_embedder(self.settings.model)
             return self._embedder
 
     def close(self) -> None:
         """Release this thread's connection to the store (the web app does so after each request)."""
-        self.storage.close()
+        self._storage.close()
 
     def load(self) -> None:
         """Load the model and the live index now rather than on the first search."""
@@ -76,7 +88,7 @@ class KnowledgeBase:
 
     def document(self, doc_id: str) -> Document:
         """The document with this id; NotFound for unknown ids and for path-like ones alike."""
-        doc = self.storage.document(doc_id) if is_valid_id(doc_id) else None
+        doc = self._storage.document(doc_id) if is_valid_id(doc_id) else None
         if doc is None:
             raise NotFound(f"no document with id {doc_id!r}")
         return doc
@@ -97,31 +109,30 @@ class KnowledgeBase:
         """The related slate of a document under other settings (for calibrating them)."""
         return self._current_related().suggest(self.document(doc_id), params)
 
-    def related_params(self) -> RelatedParams:
-        return RelatedParams(self.profile.related_threshold)
-
     def titles(self, doc_ids) -> dict[str, str]:
         """Titles of the given documents that exist, by id."""
-        if not self.storage.generation():
-            return {}
-        meta = self._current_searcher().meta
+        meta = self._current_catalog().meta
         return {doc_id: meta[doc_id].title for doc_id in doc_ids if doc_id in meta}
 
     def topics(self, count: int = 12) -> list[str]:
         """The most used tags, commonest first (none before the first index run)."""
-        if not self.storage.generation():
-            return []
-        return [tag for tag, _ in self._current_searcher().tag_counts.most_common(count)]
+        return [tag for tag, _ in self._current_catalog().tags.most_common(count)]
+
+    def vector_kind(self) -> str:
+        """``HNSW`` or ``exact``: the kind of vector search the live generation has."""
+        return "HNSW" if self._current_searcher().vectors.approximate else "exact"
 
     def passage_vectors(self) -> tuple[np.ndarray, list[str]]:
         """(vectors, document ids) of every stored passage (for tuning a model's weights)."""
-        _, vectors, owners = self.storage.chunk_vectors(self.settings.model)
+        _, vectors, owners = self._storage.chunk_vectors(self.settings.model)
         return vectors, owners
 
     def health(self) -> dict:
-        documents, chunks = self.storage.counts()
-        generation = self.storage.generation()
-        build = self.storage.build()
+        """What is served: ``{"status", "documents", "chunks", "model", "index_generation"}``,
+        and the last index run's summary when there was one."""
+        documents, chunks = self._storage.counts()
+        generation = self._storage.generation()
+        build = self._storage.build()
         health = {
             "status": "ok" if generation else "empty",
             "documents": documents,
@@ -129,7 +140,7 @@ class KnowledgeBase:
             "model": build.model if build else self.settings.model,
             "index_generation": generation,
         }
-        last = self.storage.last_report()
+        last = self._storage.last_report()
         if last is not None:
             health["last_run"] = {key: last.get(key) for key in ("finished_at", "seconds", "added", "updated",
                                                                  "removed", "embedded")}
@@ -141,20 +152,20 @@ class KnowledgeBase:
     @contextmanager
     def index_run(self) -> Iterator[IndexRun]:
         """An index run: one at a time (``Busy`` otherwise); ``apply`` the scanned documents."""
-        with self.writer.run() as run:
+        with self._writer.run() as run:
             yield run
 
     def add_documents(self, documents: list[Document]) -> Applied:
         """Index documents at once; they are searchable when this returns."""
-        return self.writer.add(documents)
+        return self._writer.add(documents)
 
     def add_note(self, fields: dict, added_by: str | None = None) -> Document:
         """Validate a session note (NoteInvalid lists every bad field), store its Markdown file,
         and index it: it is searchable when this returns."""
         note = validate_note(fields)
         stem, text = note_file(note, added_by)
-        doc = markdown_document(self.storage.save_note(stem, text), text)
-        self.writer.add([doc])
+        doc = markdown_document(self._storage.save_note(stem, text), text)
+        self._writer.add([doc])
         return doc
 
     def add_note_markdown(self, text: str, added_by: str | None = None) -> Document:
@@ -163,21 +174,21 @@ class KnowledgeBase:
 
     def record_run(self, report: dict) -> None:
         """Keep an index run's summary (``health`` and ``kb stats`` show it)."""
-        self.storage.save_report(report)
+        self._storage.save_report(report)
 
     def secret_key(self) -> str:
         """The key that signs forms when ``KB_SECRET_KEY`` is not set; created once."""
-        return self.settings.secret_key or self.storage.secret_key()
+        return self.settings.secret_key or self._storage.secret_key()
 
     def copy_to(self, data_dir) -> bool:
         """A consistent copy of the live index into another data folder (False: nothing indexed)."""
-        return self.storage.copy_to(data_dir)
+        return self._storage.copy_to(data_dir)
 
     # the live generation ----------------------------------------------------------------------
 
     def _current_searcher(self) -> Searcher:
         """The searcher of the latest published generation, loaded once per generation."""
-        generation = self.storage.generation()
+        generation = self._storage.generation()
         current = self._searcher
         if current is not None and current.generation == generation:
             return current
@@ -186,21 +197,41 @@ class KnowledgeBase:
                 return self._searcher
             if generation == 0:
                 raise IndexMissing("nothing is indexed yet; run `make index` (kb index)")
-            build = self.storage.build()
+            build = self._storage.build()
             # opened with the settings' model: a saved index of another model is an IndexMismatch
-            generation, vectors = self.storage.vector_search(
+            generation, vectors = self._storage.vector_search(
                 generation, Build(self.settings.model, build.dim if build else 0, self.settings.chunk_words))
             # only a later generation of the same store builds on the previous term index
             previous = self._searcher.terms if self._searcher and generation > self._searcher.generation else None
-            self._searcher = Searcher(self.storage, generation, vectors, self._queries, self.profile, previous)
+            self._searcher = Searcher(self._storage, generation, vectors, self._queries, self.profile, previous)
             return self._searcher
 
     def _current_related(self) -> Related:
         """Related learning for the latest generation, built once per generation."""
-        generation = self.storage.generation()
+        generation = self._storage.generation()
         with self._lock:
             if self._related is None or self._related.generation != generation:
-                build = self.storage.build()
+                build = self._storage.build()
                 model = build.model if build else self.settings.model
-                self._related = Related(self.storage, model, generation, self.related_params())
+                # the threshold of the model the index was built with: scores are that model's
+                params = RelatedParams(profile_for(model).related_threshold)
+                self._related = Related(self._storage, model, generation, params)
             return self._related
+
+    def _current_catalog(self) -> Catalog:
+        """Titles and tag counts of the latest generation (no model, no index loaded)."""
+        generation = self._storage.generation()
+        with self._lock:
+            if self._catalog is None or self._catalog.generation != generation:
+                meta = self._storage.documents_meta()
+                self._catalog = Catalog(generation, meta, Counter(tag for m in meta.values() for tag in m.tags))
+            return self._catalog
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What pages show about documents without searching: their metadata and the tags in use."""
+
+    generation: int
+    meta: dict[str, DocMeta]
+    tags: Counter

@@ -18,7 +18,7 @@ ENGLISH = frozenset([
     "should", "would", "will", "my", "our", "your", "no", "more", "many", "because", "which", "so", "it", "its",
     "be", "been", "do", "does", "did", "here", "very"
 ])
-LANGUAGES = ("nl", "en")  # the languages content is written in  # the languages content is written in
+LANGUAGES = ("nl", "en")  # the languages content is written in
 _WORD = re.compile(r"[a-zà-ÿ']+")
 
 

@@ -9,7 +9,6 @@ them, so a filtered page is as full as an unfiltered one whenever enough documen
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -134,7 +133,6 @@ class Searcher:
         self.chunk_count = max(1, len(owners))
         self.analyzer = Analyzer(self.terms.terms())
         self.facets = FacetTable(self.meta)
-        self.tag_counts = Counter(tag for meta in self.meta.values() for tag in meta.tags)
 
     def search(self, query: str, filters: Filters, limit: int, offset: int, mode: str) -> Page:
         """One page of results, each document once, with its best passage highlighted."""
@@ -180,8 +178,8 @@ class Searcher:
         if mode in ("hybrid", "keyword"):
             tick = time.perf_counter()
             within = None if allowed is None else self.terms.positions(allowed)
-            hits = [(chunk_id, self.owner[chunk_id], score) for chunk_id, score in self.terms.search(groups, depth,
-                                                                                                     within)]
+            found_chunks = self.terms.search(groups, depth, within)
+            hits = [(chunk_id, self.owner[chunk_id], score) for chunk_id, score in found_chunks]
             best = group_best(hits)
             found.keyword = {doc: score for doc, (score, _) in best.items()}
             for chunk_id, doc, score in hits:
@@ -214,8 +212,8 @@ class Searcher:
         meta = self.meta[doc]
         text = chunk.text if chunk else meta.title
         return Result(
-            id=doc, kind=meta.kind, title=meta.title, snippet=highlight(_trim(text, SNIPPET_CHARS), groups,
-                                                                        self.analyzer, seen),
+            id=doc, kind=meta.kind, title=meta.title,
+            snippet=highlight(_trim(text, SNIPPET_CHARS), groups, self.analyzer, seen),
             score=round(float(score), 4), author=", ".join(meta.authors), date=meta.date,
             tags=list(meta.tags), lang=meta.lang, heading=chunk.heading if chunk else "",
         )

@@ -57,8 +57,8 @@ class TermIndex:
         old = self._matrix[keep]
         old.resize((len(keep), len(added.vocabulary)))
         matrix = sparse.vstack([old, added._matrix], format="csc")
-        added._set(np.concatenate([self.ids[keep], added.ids]), matrix, np.concatenate([self._lengths[keep],
-                                                                                        added._lengths]))
+        lengths = np.concatenate([self._lengths[keep], added._lengths])
+        added._set(np.concatenate([self.ids[keep], added.ids]), matrix, lengths)
         return added
 
     def stale_share(self) -> float:

@@ -21,8 +21,8 @@ from kb.config import load_settings
 from kb.embeddings import HashingEmbedder
 from kb.knowledge import KnowledgeBase
 from kb.storage import Build
+from kb.storage.faiss_index import VectorIndex
 from kb.storage.layout import Layout
-from kb.vector_index import VectorIndex
 from tests.conftest import ROOT
 
 DOCUMENTS = 40

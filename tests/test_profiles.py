@@ -1,7 +1,7 @@
 """Model profiles: every offered model is one calibrated entry; any other model gets the defaults."""
 
-from kb import PROFILES, SETTINGS, FusionParams, profile_for
-from kb.profiles import DEFAULTS
+from kb import SETTINGS, FusionParams, profile_for
+from kb.profiles import DEFAULTS, PROFILES
 
 
 def test_every_offered_model_is_calibrated_and_loadable():

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from kb import PROFILES, Document, Post
+from kb import Document, Post
 from kb.embeddings import normalise
 from kb.people import rank_people
+from kb.profiles import PROFILES
 
 
 class TopicEmbedder:

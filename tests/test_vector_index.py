@@ -3,7 +3,7 @@ import pytest
 
 from kb.embeddings import normalise
 from kb.errors import IndexMismatch
-from kb.vector_index import VectorIndex
+from kb.storage.faiss_index import VectorIndex
 
 
 def vectors(n, dim=16, seed=0):

@@ -40,8 +40,8 @@ def register(app: Flask) -> None:
 
 def kb_error(error: KbError):
     if isinstance(error, NoteInvalid):
-        return respond(400, error.code, invalid_note(error.fields, "en"), {"fields": field_messages(error.fields,
-                                                                                                    "en")})
+        fields = {"fields": field_messages(error.fields, "en")}
+        return respond(400, error.code, invalid_note(error.fields, "en"), fields)
     return respond(STATUS.get(error.code, 500), error.code, error.message)
 
 

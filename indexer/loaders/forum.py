@@ -37,8 +37,8 @@ def _simple(data: dict, path: str) -> Document:
         raise ContentError(f"{path}: 'posts' must be a non-empty list")
     posts = []
     for number, post in enumerate(raw_posts, start=1):
-        if not isinstance(post, dict) or not isinstance(post.get("body"), str) or not isinstance(post.get("author"),
-                                                                                                 str) \
+        if not isinstance(post, dict) or not isinstance(post.get("body"), str) \
+                or not isinstance(post.get("author"), str) \
                 or not post["author"].strip():
             raise ContentError(f"{path}: post {number} needs an 'author' and a text 'body'")
         posts.append(Post(author=post["author"].strip(), date=parse_date(post.get("date"), path),
@@ -54,8 +54,8 @@ def _discourse(data: dict, path: str) -> Document:
     raw_posts = stream.get("posts") if isinstance(stream, dict) else None
     if not isinstance(raw_posts, list) or not raw_posts:
         raise ContentError(f"{path}: 'post_stream.posts' must be a non-empty list")
-    accepted_number = (data.get("accepted_answer") or {}).get("post_number") if isinstance(data.get("accepted_answer"),
-                                                                                           dict) else None
+    topic_answer = data.get("accepted_answer")
+    accepted_number = topic_answer.get("post_number") if isinstance(topic_answer, dict) else None
     posts = []
     for number, post in enumerate(raw_posts, start=1):
         if not isinstance(post, dict) or not isinstance(post.get("cooked"), str):

@@ -44,6 +44,7 @@ def load_html(text: str, path: str) -> Document:
         raise ContentError(f"{path}: the page has no main text")
     html_lang = (soup.html.get("lang", "") if soup.html else "")[:2].lower()
     author = _meta(soup, "kb:shared-by", "author", "article:author")
+    canonical = soup.find("link", rel="canonical")
     fields = {
         "title": title,
         "author": [author] if author else [],
@@ -51,8 +52,7 @@ def load_html(text: str, path: str) -> Document:
         "tags": _meta(soup, "keywords", "article:tag"),
         "language": html_lang,
         "summary": _meta(soup, "description", "og:description"),
-        "source_url": (soup.find("link", rel="canonical") or {}).get("href", "") if soup.find("link",
-                                                                                              rel="canonical") else "",
+        "source_url": canonical.get("href", "") if canonical else "",
     }
     body = "".join(str(child) for child in main.children).strip()
     return build_document(path, fields, body, "html")

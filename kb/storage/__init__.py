@@ -76,6 +76,9 @@ class Publication(Protocol):
 
     generation: int  # the live generation it replaces; the new number once committed
 
+    def hashes(self) -> dict[str, str]:
+        """Content hash of every stored document, by id, as this transaction sees them."""
+
     def vocabulary(self) -> set[str]:
         """Every analysed term the stored passages hold (for compound splitting)."""
 
@@ -89,19 +92,28 @@ class Publication(Protocol):
 
 
 class Storage(Protocol):
+    """What a backend provides. Reads see the live generation; each thread has its own connection."""
+
     # the live generation ------------------------------------------------------------------------
-    def generation(self) -> int: ...
+    def generation(self) -> int:
+        """The number of the live generation; 0 before the first index run."""
+
     def build(self) -> Build | None:
         """How the live index was built; None before the first index run."""
 
     def vector_search(self, generation: int, build: Build) -> tuple[int, VectorSearch]:
-        """The vector search of ``generation``, or of a newer one if that was replaced meanwhile."""
+        """The vector search of ``generation``, or of a newer one if that was replaced meanwhile;
+        ``IndexMismatch`` when it was built otherwise than ``build`` says."""
 
     def snapshot(self) -> AbstractContextManager[None]:
         """A consistent read view across several of the reads below."""
 
-    def documents_meta(self) -> dict[str, DocMeta]: ...
-    def document(self, doc_id: str) -> Document | None: ...
+    def documents_meta(self) -> dict[str, DocMeta]:
+        """Every stored document's metadata, by id."""
+
+    def document(self, doc_id: str) -> Document | None:
+        """The stored document, or None."""
+
     def hashes(self) -> dict[str, str]:
         """Content hash of every stored document, by id."""
 
@@ -117,12 +129,18 @@ class Storage(Protocol):
     def chunk_vectors(self, model: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(chunk ids, vectors, document ids) of every chunk, by chunk id."""
 
-    def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]: ...
-    def chunks_of(self, doc_id: str) -> list[ChunkRow]: ...
+    def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
+        """The chunks with these ids that exist, by id."""
+
+    def chunks_of(self, doc_id: str) -> list[ChunkRow]:
+        """A document's chunks in reading order."""
 
     # embedding cache ----------------------------------------------------------------------------
-    def cached_vectors(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]: ...
-    def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None: ...
+    def cached_vectors(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """The vectors ``model`` gave before for these chunk hashes, by hash."""
+
+    def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        """Keep fresh vectors by chunk hash, durably at once (a killed run keeps them)."""
 
     # writing ------------------------------------------------------------------------------------
     def run_lock(self) -> AbstractContextManager[None]:
@@ -133,8 +151,12 @@ class Storage(Protocol):
         and commit it as a whole when the block ends; waits for another writer to finish."""
 
     # what else persists -------------------------------------------------------------------------
-    def save_report(self, report: dict) -> None: ...
-    def last_report(self) -> dict | None: ...
+    def save_report(self, report: dict) -> None:
+        """Keep the summary of the latest index run."""
+
+    def last_report(self) -> dict | None:
+        """The summary of the latest index run, if any."""
+
     def save_note(self, stem: str, text: str) -> str:
         """Store a new note's Markdown under ``sessions/`` as ``stem[-n].md`` (never replacing
         one); returns its path relative to the content folder."""

@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,10 +25,10 @@ from kb.config import Settings
 from kb.documents import Document
 from kb.errors import IndexMissing, InvalidInput
 from kb.storage import Build
+from kb.storage.faiss_index import VectorIndex
 from kb.storage.layout import Layout
 from kb.storage.locks import file_lock
 from kb.storage.sqlite import SqliteStore
-from kb.vector_index import VectorIndex
 
 
 class EmbeddedStorage(SqliteStore):
@@ -126,11 +125,7 @@ class EmbeddedStorage(SqliteStore):
             return False
         copy = Layout(Path(data_dir))
         copy.root.mkdir(parents=True, exist_ok=True)
-        target = sqlite3.connect(copy.database)
-        try:
-            self.conn.backup(target)  # a consistent copy even while a run writes
-        finally:
-            target.close()
+        self.backup_to(copy.database)
         for suffix in (".faiss", ".json"):
             shutil.copy2(live.with_suffix(suffix), copy.generation_file(generation).with_suffix(suffix))
         return True
@@ -154,6 +149,9 @@ class FaissPublication:
                 index = None  # crossing the switch size: rebuild in the other kind
         self.rebuild = index is None
         self.index = VectorIndex(build.dim, approximate, build.record()) if self.rebuild else index
+
+    def hashes(self) -> dict[str, str]:
+        return self.storage.hashes()
 
     def vocabulary(self) -> set[str]:
         return self.storage.vocabulary()

@@ -185,6 +185,14 @@ class SqliteStore:
                 ((model, digest, np.asarray(v, dtype=np.float32).tobytes()) for digest, v in vectors.items()),
             )
 
+    def backup_to(self, path: Path) -> None:
+        """A consistent copy of the whole database into ``path``, even while a run writes."""
+        target = sqlite3.connect(path)
+        try:
+            self.conn.backup(target)
+        finally:
+            target.close()
+
     # index metadata --------------------------------------------------------------------------
 
     def generation(self) -> int:

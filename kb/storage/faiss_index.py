@@ -1,4 +1,4 @@
-"""The vector index over FAISS: add, remove, search, save, load.
+"""The embedded backend's vector index, over FAISS: add, remove, search, save, load.
 
 Exact inner-product search by default; HNSW above a size chosen from ``make bench``. A saved
 index carries the settings that built it (model, dimension, chunking), and loading it under
@@ -17,13 +17,12 @@ import numpy as np
 from kb.errors import IndexMismatch, IndexMissing
 from kb.openmp import one_thread
 
+
 # Chosen with `make bench` (bench/scale.py, clustered synthetic vectors), recall@10 against exact
 # search at 1M x 384: M=32, efConstruction=80, efSearch=96 gave 0.79 (0.89 at efSearch 256);
 # M=48, efConstruction=200 gives 0.995 at efSearch 100 and at 128 (1.1 and 1.4 ms a query; build
 # 16 minutes on two cores, 1.9 GiB). A search asks for 100 candidates and FAISS walks
 # max(efSearch, k) of them, so 100 is the least that means anything.
-
-
 @dataclass(frozen=True)
 class Graph:
     """HNSW settings: links per node, candidates while building, candidates while searching."""
