@@ -58,3 +58,19 @@ def test_notes_added_during_a_full_run_survive_it(indexed):
     assert kb.search("Tussendoor zwaluwstaartroute").results[0].id == added[0].id
     report = run_index(settings, kb)  # the next run finds the note's file and keeps it
     assert report.applied.removed == 0 and report.applied.embedded == 0
+
+
+def test_a_note_that_takes_a_removed_files_id_during_a_run_is_kept(indexed):
+    settings, kb = indexed
+    old = kb.add_note(NOTE)
+    (settings.content_dir / old.path).unlink()  # the file goes; the next run would remove its document
+    again = []
+
+    def add_it_again():
+        again.append(kb.add_note({**NOTE, "body": NOTE["body"] + " Opnieuw."}))
+
+    run_index(settings, kb, after_embedding=add_it_again)
+    assert again[0].id == old.id  # the same title and date: the same file name, the same id
+    assert kb.search("zwaluwstaartroute opnieuw").results[0].id == old.id
+    report = run_index(settings, kb)  # the next run finds the note's file and keeps it
+    assert report.applied.removed == 0 and report.applied.unchanged == 5
