@@ -49,6 +49,7 @@ test: install-test ## install what the tests need and run the whole suite
 eval: install ## search quality on the judged queries (tests/eval) and the public sets
 	$(BIN)/kb eval tests/eval
 	$(BIN)/kb eval $(EVALSETS)/semeval16-cqa-qq
+	$(BIN)/kb eval $(EVALSETS)/scifact-train  # the first run embeds ~9,000 passages: ~35 minutes
 
 bench: install ## speed and memory benchmark; prints a table, writes bench/results/
 	$(BIN)/python -m bench

@@ -72,7 +72,7 @@ def corpus_documents(folder: Path, settings: Settings) -> list[Document]:
                 continue
             row = json.loads(line)
             text = row.get("text") or ""
-            title = row.get("title") or text[:80] or str(row["_id"])
+            title = row.get("title") or ""  # none: the text is embedded and weighed once, not twice
             documents.append(Document(id=str(row["_id"]), kind="article", title=title, body=text,
                                       lang=detect_language(title + " " + text), path=str(row["_id"])))
     return documents
@@ -116,6 +116,7 @@ def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, r
             figures[mode] = summarise(members, qrels, K)
     if run_out and "hybrid" in rankings_by_mode:
         _write_run(run_out, kb, texts)
+    report["below_best"] = below_best(report)
     related_cases = folder / "related.jsonl"
     if related_cases.exists():
         report["related"] = evaluate_related(kb, related_cases)
@@ -151,19 +152,42 @@ def _write_run(path: Path, kb: KnowledgeBase, texts: dict[str, str]) -> None:
                 handle.write(f"{qid} Q0 {result.id} {rank} {result.score:.6f} kennisbank\n")
 
 
+TOLERANCE = 0.005  # how far hybrid may fall below the better single ranking before it is flagged
+
+
+def below_best(report: dict) -> list[dict]:
+    """The query groups (and ``all``) where hybrid nDCG@10 falls below the better of keyword-only
+    and dense-only by more than ``TOLERANCE``."""
+    if not {"keyword", "dense", "hybrid"} <= set(report["modes"]):
+        return []
+    flagged = []
+    for group, by_mode in [("all", report["modes"]), *report["groups"].items()]:
+        best_mode = max(("keyword", "dense"), key=lambda mode: by_mode[mode]["ndcg@10"])
+        gap = by_mode[best_mode]["ndcg@10"] - by_mode["hybrid"]["ndcg@10"]
+        if gap > TOLERANCE:
+            flagged.append({"group": group, "best": best_mode, "gap": round(gap, 4)})
+    return flagged
+
+
 def format_table(report: dict) -> str:
-    """The report as a readable table: one row per mode, then per group."""
+    """The report as a readable table: nDCG@10 of each mode per group, hybrid's recall and MRR,
+    and a line for each group where hybrid falls below the better single ranking."""
     profile = report["profile"]
     used = "its own profile" if profile["calibrated"] else "no profile of its own: the documented defaults"
+    modes = list(report["modes"])
     lines = [f"{report['dataset']}: {report['queries']} judged queries, model {report['model']} ({used})",
-             f"{'':<24}{'nDCG@10':>9}{'R@10':>8}{'MRR@10':>8}"]
-    for mode, figures in report["modes"].items():
-        lines.append(f"{mode:<24}{figures['ndcg@10']:>9.3f}{figures['recall@10']:>8.3f}{figures['mrr@10']:>8.3f}")
-    for group, by_mode in report["groups"].items():
-        for mode in report["modes"]:
-            figures = by_mode[mode]
-            label = f"{group} ({by_mode['queries']}) {mode}"
-            lines.append(f"{label:<24}{figures['ndcg@10']:>9.3f}{figures['recall@10']:>8.3f}{figures['mrr@10']:>8.3f}")
+             f"{'nDCG@10':<18}" + "".join(f"{mode:>9}" for mode in modes)
+             + (f"{'R@10':>9}{'MRR@10':>8}" if "hybrid" in modes else "")]
+    rows = [(f"all ({report['queries']})", report["modes"])]
+    rows += [(f"{group} ({by_mode['queries']})", by_mode) for group, by_mode in report["groups"].items()]
+    for label, by_mode in rows:
+        line = f"{label:<18}" + "".join(f"{by_mode[mode]['ndcg@10']:>9.3f}" for mode in modes)
+        if "hybrid" in modes:
+            line += f"{by_mode['hybrid']['recall@10']:>9.3f}{by_mode['hybrid']['mrr@10']:>8.3f}"
+        lines.append(line)
+    for flag in report.get("below_best", []):
+        lines.append(f"! {flag['group']}: hybrid is {flag['gap']:.3f} below {flag['best']}-only "
+                     f"(more than {TOLERANCE})")
     if "related" in report:
         rel = report["related"]
         lines.append(f"related learning ({rel['cases']} cases): precision@3 {rel['precision@3']:.3f}, "

@@ -30,8 +30,8 @@ class Chunk:
     @property
     def embed_text(self) -> str:
         """What the embedder sees: title and heading give a passage its context."""
-        context = self.title if not self.heading else f"{self.title} — {self.heading}"
-        return f"{context}\n{self.text}"
+        context = " — ".join(part for part in (self.title, self.heading) if part)
+        return f"{context}\n{self.text}" if context else self.text
 
     @property
     def hash(self) -> str:

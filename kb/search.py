@@ -23,7 +23,9 @@ from kb.storage import DocMeta, Storage, VectorSearch
 from kb.term_index import TermIndex, term_index_for
 
 MODES = ("hybrid", "dense", "keyword")
-CANDIDATES = 100  # chunks taken from each side before fusion (the depth the fusion was tuned at)
+# Chunks taken from each side before fusion, whatever page is asked for: the fused ranking, the
+# total and the facets all come from this one candidate set, so page 2 continues page 1.
+CANDIDATES = 100
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 SNIPPET_CHARS = 320
@@ -135,11 +137,12 @@ class Searcher:
         self.facets = FacetTable(self.meta)
 
     def search(self, query: str, filters: Filters, limit: int, offset: int, mode: str) -> Page:
-        """One page of results, each document once, with its best passage highlighted."""
+        """One page of results, each document once, with its best passage highlighted. The
+        ranking does not depend on the page: ``offset`` and ``limit`` only cut it."""
         started = time.perf_counter()
         check_page(limit, offset, mode)
         groups = self.analyzer.query_terms(query)
-        found = self.candidates(query, mode, max(CANDIDATES, 4 * (offset + limit)), filters, groups)
+        found = self.candidates(query, mode, CANDIDATES, filters, groups)
         tick = time.perf_counter()
         fused, weight = fuse_for_mode(found.dense, found.keyword, found.coverage, mode, self.profile.fusion)
         pool = result_pool(fused, found.dense, found.keyword, self.profile.dense_margin)
