@@ -23,7 +23,7 @@ def candidate_scores(folder: Path):
     out = {}
     for qid, text in texts.items():
         found = kb.candidates(text, "hybrid", CANDIDATES)
-        out[qid] = (found.dense, found.keyword, found.coverage)
+        out[qid] = (found.dense, found.keyword, found.signals)
     return out, groups, load_qrels(folder / "qrels.tsv")
 
 
@@ -32,8 +32,8 @@ def score(params, scores, groups, qrels):
     kept within the model's dense margin."""
     margin = profile_for(load_settings().model).dense_margin
     per_group: dict[str, list[float]] = {}
-    for qid, (dense, keyword, coverage) in scores.items():
-        fused, _ = fuse_for_mode(dense, keyword, coverage, "hybrid", params)
+    for qid, (dense, keyword, signals) in scores.items():
+        fused, _ = fuse_for_mode(dense, keyword, signals, "hybrid", params)
         ranked = [doc for doc, _ in result_pool(fused, dense, keyword, margin)][:10]
         value = ndcg(ranked, qrels.get(qid, {}))
         per_group.setdefault("all", []).append(value)

@@ -2,8 +2,9 @@
 
 The keyword side is strong on exact terms (names, codes, error messages) and useless across
 languages; the dense side is the other way round. So the weight of the keyword side adapts per
-query to how much it has to offer: how much of the query its best passage covers, and how far
-its top documents agree with the dense ranking.
+query to how much it has to offer (``Signals``): how much of the query its best passage covers,
+how far its top documents agree with the dense ranking, and whether the documents the dense side
+finds are written in the query's language at all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ class FusionParams:
     coverage_weight: float = 6.0  # keyword weight when its best passage matches all of the query
     coverage_power: float = 4.0  # >1 trusts only near-complete matches
     depth: int = 20  # how many top documents are compared for agreement
+    language_weight: float = 0.0  # more coverage weight when the dense side's top documents share the query's language
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What a query's candidates say about how informative the keyword side is."""
+
+    coverage: float = 0.0  # share of the query's weight (IDF) in the best keyword passage
+    same_language: float = 1.0  # share of the top dense documents in the query's language (1: unknown)
 
 
 def group_best(hits: Iterable[tuple[int, str, float]]) -> dict[str, tuple[float, int]]:
@@ -52,18 +62,19 @@ def agreement(first: list[str], second: list[str], depth: int) -> float:
     return len(set(first[:depth]) & set(top_second)) / len(top_second)
 
 
-def keyword_weight(dense_ranking: list[str], keyword_ranking: list[str], coverage: float,
+def keyword_weight(dense_ranking: list[str], keyword_ranking: list[str], signals: Signals,
                    params: FusionParams) -> float:
     """How much the keyword side counts for this query.
 
-    ``coverage`` is the share of the query's weight (IDF) found in the best keyword passage:
-    high for a name, a code or an error message that the passage contains, low for a Dutch
-    query over English answers, where keyword hits only catch a word or two.
+    Coverage is high for a name, a code or an error message that the best keyword passage
+    contains, low for a Dutch query over English answers, where keyword hits only catch a word or
+    two; a query over documents in its own language can trust its words more.
     """
     if not keyword_ranking:
         return 0.0
+    coverage_weight = params.coverage_weight + params.language_weight * signals.same_language
     return (params.agreement_weight * agreement(dense_ranking, keyword_ranking, params.depth)
-            + params.coverage_weight * coverage ** params.coverage_power)
+            + coverage_weight * signals.coverage ** params.coverage_power)
 
 
 def fuse(dense: dict[str, float], keyword: dict[str, float], weight: float) -> list[tuple[str, float]]:
@@ -78,14 +89,14 @@ def ranking(scores: dict[str, float]) -> list[str]:
     return [doc for doc, _ in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
 
 
-def fuse_for_mode(dense: dict[str, float], keyword: dict[str, float], coverage: float, mode: str,
+def fuse_for_mode(dense: dict[str, float], keyword: dict[str, float], signals: Signals, mode: str,
                   params: FusionParams) -> tuple[list[tuple[str, float]], float]:
     """(documents best first, the keyword weight used) for ``mode``: one side alone, or both fused."""
     if mode == "dense":
         return sorted(dense.items(), key=lambda item: (-item[1], item[0])), 0.0
     if mode == "keyword":
         return sorted(keyword.items(), key=lambda item: (-item[1], item[0])), 1.0
-    weight = keyword_weight(ranking(dense), ranking(keyword), coverage, params)
+    weight = keyword_weight(ranking(dense), ranking(keyword), signals, params)
     return fuse(dense, keyword, weight), weight
 
 

@@ -16,8 +16,9 @@ import numpy as np
 from kb.embeddings import QueryCache
 from kb.errors import InvalidInput
 from kb.facets import FacetTable
-from kb.fusion import best_passages, fuse_for_mode, group_best, result_pool
+from kb.fusion import Signals, best_passages, fuse_for_mode, group_best, ranking, result_pool
 from kb.keyword import Analyzer, highlight
+from kb.language import detect_language
 from kb.profiles import ModelProfile
 from kb.storage import DocMeta, Storage, VectorSearch
 from kb.term_index import TermIndex, term_index_for
@@ -84,12 +85,13 @@ class Page:
 @dataclass
 class Candidates:
     """Both sides' evidence for one query: per document its best dense and keyword score, per
-    document its chunks' ``(chunk id, dense, keyword)`` scores, and the keyword coverage."""
+    document its chunks' ``(chunk id, dense, keyword)`` scores, and what they say about how
+    informative the keyword side is."""
 
     dense: dict[str, float] = field(default_factory=dict)
     keyword: dict[str, float] = field(default_factory=dict)
     passages: dict[str, list[tuple[int, float, float]]] = field(default_factory=dict)
-    coverage: float = 0.0
+    signals: Signals = field(default_factory=Signals)
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("embed", "vector", "keyword"), 0.0))
 
 
@@ -144,7 +146,7 @@ class Searcher:
         groups = self.analyzer.query_terms(query)
         found = self.candidates(query, mode, CANDIDATES, filters, groups)
         tick = time.perf_counter()
-        fused, weight = fuse_for_mode(found.dense, found.keyword, found.coverage, mode, self.profile.fusion)
+        fused, weight = fuse_for_mode(found.dense, found.keyword, found.signals, mode, self.profile.fusion)
         pool = result_pool(fused, found.dense, found.keyword, self.profile.dense_margin)
         page = pool[offset : offset + limit]
         fusion = time.perf_counter() - tick
@@ -189,7 +191,8 @@ class Searcher:
                 found.passages.setdefault(doc, []).append((chunk_id, 0.0, score))
             if mode == "hybrid" and best:
                 best_chunk = max(best.values())[1]
-                found.coverage = self.coverage(groups, self.terms.present(best_chunk, set().union(*groups)))
+                coverage = self.coverage(groups, self.terms.present(best_chunk, set().union(*groups)))
+                found.signals = Signals(coverage, self._same_language(query, found.dense))
             found.timings["keyword"] = time.perf_counter() - tick
         return found
 
@@ -199,6 +202,15 @@ class Searcher:
             return None
         documents = [doc for doc, meta in self.meta.items() if filters.accepts(meta)]
         return np.array([chunk for doc in documents for chunk in self.chunks_of.get(doc, ())], dtype=np.int64)
+
+    def _same_language(self, query: str, dense: dict[str, float], top: int = 10) -> float:
+        """Share of the best dense documents written in the query's language (1 when the query
+        does not show its language)."""
+        language = detect_language(query, default="")
+        best = ranking(dense)[:top]
+        if not language or not best:
+            return 1.0
+        return sum(self.meta[doc].lang == language for doc in best) / len(best)
 
     def coverage(self, groups: list[set[str]], present: set[str]) -> float:
         """Share of the query's weight (IDF) among the ``present`` terms: near 1 when the keyword

@@ -1,4 +1,4 @@
-from kb.fusion import FusionParams, agreement, fuse, group_best, keyword_weight, relative
+from kb.fusion import FusionParams, Signals, agreement, fuse, group_best, keyword_weight, relative
 
 
 def test_group_best_keeps_one_entry_per_document_with_its_best_chunk():
@@ -27,9 +27,16 @@ def test_agreement_counts_shared_top_documents():
 
 def test_keyword_weight_follows_agreement_and_coverage():
     params = FusionParams(agreement_weight=1.0, coverage_weight=2.0, coverage_power=2.0, depth=2)
-    agree = keyword_weight(["a", "b"], ["a", "b"], 0.0, params)
-    disagree = keyword_weight(["a", "b"], ["x", "y"], 0.0, params)
-    covered = keyword_weight(["a", "b"], ["x", "y"], 1.0, params)
-    half = keyword_weight(["a", "b"], ["x", "y"], 0.5, params)
+    agree = keyword_weight(["a", "b"], ["a", "b"], Signals(0.0), params)
+    disagree = keyword_weight(["a", "b"], ["x", "y"], Signals(0.0), params)
+    covered = keyword_weight(["a", "b"], ["x", "y"], Signals(1.0), params)
+    half = keyword_weight(["a", "b"], ["x", "y"], Signals(0.5), params)
     assert agree == 1.0 and disagree == 0.0 and covered == 2.0 and half == 0.5
-    assert keyword_weight(["a"], [], 1.0, params) == 0.0  # nothing found: nothing to weigh
+    assert keyword_weight(["a"], [], Signals(1.0), params) == 0.0  # nothing found: nothing to weigh
+
+
+def test_keyword_weight_grows_when_the_dense_side_finds_the_querys_language():
+    params = FusionParams(agreement_weight=0.0, coverage_weight=1.0, coverage_power=1.0, depth=2, language_weight=2.0)
+    across = keyword_weight(["a"], ["x"], Signals(coverage=0.5, same_language=0.0), params)
+    alike = keyword_weight(["a"], ["x"], Signals(coverage=0.5, same_language=1.0), params)
+    assert across == 0.5 and alike == 1.5
