@@ -158,7 +158,8 @@ def test_there_are_more_than_fifty_distinct_payloads():
 @pytest.mark.browser
 def test_notes_posted_through_the_api_are_inert_in_results_and_on_their_pages(site, visitor):
     _, _, note_ids = site
-    visitor.visit("/search?" + urlencode({"q": PROBE, "limit": 100}))
+    # a search ranks the 100 best passages of each side: among the sessions those are the notes'
+    visitor.visit("/search?" + urlencode({"q": PROBE, "kind": "session", "limit": 100}))
     shown = visitor.page.locator("ol.cards > li h2 a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert {"/doc/" + doc_id for doc_id in note_ids} <= set(shown)
     for doc_id in note_ids:
