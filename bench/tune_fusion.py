@@ -18,11 +18,13 @@ from indexer.evaluate import TOLERANCE, evaluation_base, load_qrels, load_querie
 from kb import CANDIDATES, FusionParams, fuse_for_mode, load_settings, ndcg, profile_for, result_pool
 
 GRID = {
-    "agreement_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
-    "coverage_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
-    "coverage_power": (1.0, 2.0, 3.0),
-    "depth": (5, 20),
-    "language_weight": (0.0, 1.0, 2.0, 3.0, 4.0),
+    "agreement_weight": (0.0, 0.25, 0.5, 1.0),
+    "coverage_weight": (0.0, 0.25, 0.5),
+    "coverage_power": (2.0, 3.0),
+    "depth": (5,),
+    "language_weight": (0.0, 1.5, 2.0, 3.0),
+    "flat_weight": (0.0, 1.0, 2.0, 4.0),
+    "flat_gap": (0.06, 0.08),
 }
 
 

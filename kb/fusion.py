@@ -23,6 +23,8 @@ class FusionParams:
     coverage_power: float = 4.0  # >1 trusts only near-complete matches
     depth: int = 20  # how many top documents are compared for agreement
     language_weight: float = 0.0  # more coverage weight when the dense side's top documents share the query's language
+    flat_weight: float = 0.0  # up to (1 + this) times the keyword weight when the dense scores are flat ...
+    flat_gap: float = 0.06  # ... that is, when its best and tenth best documents are closer than this
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Signals:
 
     coverage: float = 0.0  # share of the query's weight (IDF) in the best keyword passage
     same_language: float = 1.0  # share of the top dense documents in the query's language (1: unknown)
+    dense_spread: float = 1.0  # the dense side's best document score minus its tenth best
 
 
 def group_best(hits: Iterable[tuple[int, str, float]]) -> dict[str, tuple[float, int]]:
@@ -68,13 +71,16 @@ def keyword_weight(dense_ranking: list[str], keyword_ranking: list[str], signals
 
     Coverage is high for a name, a code or an error message that the best keyword passage
     contains, low for a Dutch query over English answers, where keyword hits only catch a word or
-    two; a query over documents in its own language can trust its words more.
+    two; a query over documents in its own language can trust its words more. And where the
+    dense side cannot tell its best documents from the tenth, its words count more still.
     """
     if not keyword_ranking:
         return 0.0
     coverage_weight = params.coverage_weight + params.language_weight * signals.same_language
-    return (params.agreement_weight * agreement(dense_ranking, keyword_ranking, params.depth)
-            + coverage_weight * signals.coverage ** params.coverage_power)
+    weight = (params.agreement_weight * agreement(dense_ranking, keyword_ranking, params.depth)
+              + coverage_weight * signals.coverage ** params.coverage_power)
+    flatness = max(0.0, params.flat_gap - signals.dense_spread) / params.flat_gap if params.flat_gap else 0.0
+    return weight * (1.0 + params.flat_weight * flatness)
 
 
 def fuse(dense: dict[str, float], keyword: dict[str, float], weight: float) -> list[tuple[str, float]]:

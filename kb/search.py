@@ -192,7 +192,7 @@ class Searcher:
             if mode == "hybrid" and best:
                 best_chunk = max(best.values())[1]
                 coverage = self.coverage(groups, self.terms.present(best_chunk, set().union(*groups)))
-                found.signals = Signals(coverage, self._same_language(query, found.dense))
+                found.signals = Signals(coverage, self._same_language(query, found.dense), _spread(found.dense))
             found.timings["keyword"] = time.perf_counter() - tick
         return found
 
@@ -232,6 +232,12 @@ class Searcher:
             score=round(float(score), 4), author=", ".join(meta.authors), date=meta.date,
             tags=list(meta.tags), lang=meta.lang, heading=chunk.heading if chunk else "",
         )
+
+
+def _spread(dense: dict[str, float], top: int = 10) -> float:
+    """The best dense document score minus the ``top``-th best (or the last, when fewer)."""
+    scores = sorted(dense.values(), reverse=True)
+    return scores[0] - scores[min(top, len(scores)) - 1] if scores else 1.0
 
 
 def _trim(text: str, limit: int) -> str:

@@ -40,3 +40,12 @@ def test_keyword_weight_grows_when_the_dense_side_finds_the_querys_language():
     across = keyword_weight(["a"], ["x"], Signals(coverage=0.5, same_language=0.0), params)
     alike = keyword_weight(["a"], ["x"], Signals(coverage=0.5, same_language=1.0), params)
     assert across == 0.5 and alike == 1.5
+
+
+def test_keyword_weight_grows_when_the_dense_scores_are_flat():
+    params = FusionParams(agreement_weight=0.0, coverage_weight=1.0, coverage_power=1.0, depth=2, flat_weight=2.0,
+                          flat_gap=0.1)
+    peaked = keyword_weight(["a"], ["x"], Signals(coverage=0.5, dense_spread=0.2), params)
+    half = keyword_weight(["a"], ["x"], Signals(coverage=0.5, dense_spread=0.05), params)
+    flat = keyword_weight(["a"], ["x"], Signals(coverage=0.5, dense_spread=0.0), params)
+    assert peaked == 0.5 and half == 1.0 and flat == 1.5
