@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,6 +28,8 @@ from kb.profiles import ModelProfile, load_embedder, profile_for
 from kb.related import Related, RelatedParams
 from kb.search import CANDIDATES, Candidates, Filters, Page, Searcher, clean_query
 from kb.storage import Build, DocMeta, open_storage
+
+T = TypeVar("T")
 
 
 class KnowledgeBase:
@@ -186,46 +189,50 @@ class KnowledgeBase:
 
     # the live generation ----------------------------------------------------------------------
 
-    def _current_searcher(self) -> Searcher:
-        """The searcher of the latest published generation, loaded once per generation."""
+    def _for_generation(self, name: str, build: Callable[[int], T]) -> T:
+        """What ``build(generation)`` gives for the latest published generation, built once per
+        generation and kept in ``self.<name>``; read without a lock once it is there."""
         generation = self._storage.generation()
-        current = self._searcher
+        current = getattr(self, name)
         if current is not None and current.generation == generation:
             return current
         with self._lock:
-            if self._searcher is not None and self._searcher.generation == generation:
-                return self._searcher
-            if generation == 0:
-                raise IndexMissing("nothing is indexed yet; run `make index` (kb index)")
-            build = self._storage.build()
-            # opened with the settings' model: a saved index of another model is an IndexMismatch
-            generation, vectors = self._storage.vector_search(
-                generation, Build(self.settings.model, build.dim if build else 0, self.settings.chunk_words))
-            # only a later generation of the same store builds on the previous term index
-            previous = self._searcher.terms if self._searcher and generation > self._searcher.generation else None
-            self._searcher = Searcher(self._storage, generation, vectors, self._queries, self.profile, previous)
-            return self._searcher
+            current = getattr(self, name)
+            if current is None or current.generation != generation:
+                current = build(generation)
+                setattr(self, name, current)
+            return current
+
+    def _current_searcher(self) -> Searcher:
+        return self._for_generation("_searcher", self._new_searcher)
 
     def _current_related(self) -> Related:
-        """Related learning for the latest generation, built once per generation."""
-        generation = self._storage.generation()
-        with self._lock:
-            if self._related is None or self._related.generation != generation:
-                build = self._storage.build()
-                model = build.model if build else self.settings.model
-                # the threshold of the model the index was built with: scores are that model's
-                params = RelatedParams(profile_for(model).related_threshold)
-                self._related = Related(self._storage, model, generation, params)
-            return self._related
+        return self._for_generation("_related", self._new_related)
 
     def _current_catalog(self) -> Catalog:
-        """Titles and tag counts of the latest generation (no model, no index loaded)."""
-        generation = self._storage.generation()
-        with self._lock:
-            if self._catalog is None or self._catalog.generation != generation:
-                meta = self._storage.documents_meta()
-                self._catalog = Catalog(generation, meta, Counter(tag for m in meta.values() for tag in m.tags))
-            return self._catalog
+        return self._for_generation("_catalog", self._new_catalog)
+
+    def _new_searcher(self, generation: int) -> Searcher:
+        if generation == 0:
+            raise IndexMissing("nothing is indexed yet; run `make index` (kb index)")
+        build = self._storage.build()
+        # opened with the settings' model: a saved index of another model is an IndexMismatch
+        generation, vectors = self._storage.vector_search(
+            generation, Build(self.settings.model, build.dim if build else 0, self.settings.chunk_words))
+        # only a later generation of the same store builds on the previous term index
+        previous = self._searcher.terms if self._searcher and generation > self._searcher.generation else None
+        return Searcher(self._storage, generation, vectors, self._queries, self.profile, previous)
+
+    def _new_related(self, generation: int) -> Related:
+        build = self._storage.build()
+        model = build.model if build else self.settings.model
+        # the threshold of the model the index was built with: scores are that model's
+        return Related(self._storage, model, generation, RelatedParams(profile_for(model).related_threshold))
+
+    def _new_catalog(self, generation: int) -> Catalog:
+        """Titles and tag counts (no model, no index loaded)."""
+        meta = self._storage.documents_meta()
+        return Catalog(generation, meta, Counter(tag for m in meta.values() for tag in m.tags))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ CANDIDATES = 100
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 SNIPPET_CHARS = 320
+SIGNAL_DEPTH = 10  # the dense side's best documents its language share and score spread are read from
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,10 @@ class Searcher:
             if mode == "hybrid" and best:
                 best_chunk = max(best.values())[1]
                 coverage = self.coverage(groups, self.terms.present(best_chunk, set().union(*groups)))
-                found.signals = Signals(coverage, self._same_language(query, found.dense), _spread(found.dense))
+                best_documents = ranking(found.dense)[:SIGNAL_DEPTH]
+                spread = [found.dense[doc] for doc in best_documents]
+                found.signals = Signals(coverage, self._same_language(query, best_documents),
+                                        spread[0] - spread[-1] if spread else 1.0)
             found.timings["keyword"] = time.perf_counter() - tick
         return found
 
@@ -203,11 +207,10 @@ class Searcher:
         documents = [doc for doc, meta in self.meta.items() if filters.accepts(meta)]
         return np.array([chunk for doc in documents for chunk in self.chunks_of.get(doc, ())], dtype=np.int64)
 
-    def _same_language(self, query: str, dense: dict[str, float], top: int = 10) -> float:
-        """Share of the best dense documents written in the query's language (1 when the query
+    def _same_language(self, query: str, best: list[str]) -> float:
+        """Share of the ``best`` dense documents written in the query's language (1 when the query
         does not show its language)."""
         language = detect_language(query, default="")
-        best = ranking(dense)[:top]
         if not language or not best:
             return 1.0
         return sum(self.meta[doc].lang == language for doc in best) / len(best)
@@ -232,12 +235,6 @@ class Searcher:
             score=round(float(score), 4), author=", ".join(meta.authors), date=meta.date,
             tags=list(meta.tags), lang=meta.lang, heading=chunk.heading if chunk else "",
         )
-
-
-def _spread(dense: dict[str, float], top: int = 10) -> float:
-    """The best dense document score minus the ``top``-th best (or the last, when fewer)."""
-    scores = sorted(dense.values(), reverse=True)
-    return scores[0] - scores[min(top, len(scores)) - 1] if scores else 1.0
 
 
 def _trim(text: str, limit: int) -> str:
