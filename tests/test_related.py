@@ -7,6 +7,9 @@ from kb import Document, Post
 from kb.embeddings import normalise
 from kb.people import rank_people
 from kb.profiles import PROFILES
+from tests.conftest import BOTH_BACKENDS
+
+BACKENDS = BOTH_BACKENDS
 
 
 class TopicEmbedder:

@@ -2,6 +2,9 @@ import pytest
 
 from kb.errors import IndexMissing, InvalidInput
 from kb.search import Filters
+from tests.conftest import BOTH_BACKENDS
+
+BACKENDS = BOTH_BACKENDS
 
 
 def ids(page):

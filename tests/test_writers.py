@@ -8,8 +8,11 @@ import pytest
 
 from kb.errors import ConfigError
 from kb.frontmatter import split_front_matter
-from tests.conftest import web_config
+from tests.conftest import BOTH_BACKENDS, web_config
+from tests.web_support import note_markdown
 from web import create_app
+
+BACKENDS = BOTH_BACKENDS
 
 ARTICLE = "articles/2025-03-12-feedback-that-lands"
 NOTE = {"title": "Leerlunch: logboeken lezen", "date": "2026-02-10", "speakers": "Lars Brouwer",
@@ -23,8 +26,7 @@ def error_of(response, status: int) -> dict:
 
 
 def note_file(config: dict, doc_id: str) -> dict:
-    text = (Path(config["content_dir"]) / (doc_id + ".md")).read_text(encoding="utf-8")
-    return split_front_matter(text, doc_id)[0]
+    return split_front_matter(note_markdown(config, doc_id), doc_id)[0]
 
 
 def form_post(client, data: dict, **kwargs):

@@ -19,11 +19,11 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from indexer.pipeline import run_index
-from kb.config import load_settings
 from kb.embeddings import HashingEmbedder
 from kb.knowledge import KnowledgeBase
 from tests.browser_support import launch, require_browser, serve
 from tests.conftest import web_config
+from tests.web_support import settings_of
 from tests.xss_payloads import PAYLOADS, PROBE, groups, hostile_content, note_for, one_line
 from web import create_app
 
@@ -34,7 +34,7 @@ def site(tmp_path_factory):
     """An app whose content, notes included, is full of payloads: (app, document ids, note ids)."""
     config = web_config(tmp_path_factory.mktemp("xss"))
     content_ids = hostile_content(Path(config["content_dir"]))
-    settings = load_settings(overrides={k: config[k] for k in ("content_dir", "data_dir", "model")}, environ={})
+    settings = settings_of(config)
     indexer = KnowledgeBase(settings, embedder=HashingEmbedder())
     report = run_index(settings, indexer)
     indexer.close()

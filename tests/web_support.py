@@ -33,6 +33,25 @@ def config_path(config: dict) -> Path:
     return Path(config["content_dir"])
 
 
+def settings_of(config: dict):
+    """The settings of an app's ``create_app`` config (its store included), for a second process."""
+    from kb.config import load_settings
+
+    return load_settings(overrides={k: v for k, v in config.items() if k.islower() and k != "embedder"}, environ={})
+
+
+def note_markdown(config: dict, doc_id: str) -> str:
+    """A note's Markdown where the app's store keeps it: its file, or its database row."""
+    if config.get("database_url"):
+        import psycopg
+
+        with psycopg.connect(config["database_url"]) as conn:
+            row = conn.execute("SELECT text FROM notes WHERE path = %s", (doc_id + ".md",)).fetchone()
+        assert row is not None, f"no note {doc_id} in the database"
+        return row[0]
+    return (config_path(config) / (doc_id + ".md")).read_text(encoding="utf-8")
+
+
 def form_token(client, path: str = "/notes/new") -> str:
     html = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

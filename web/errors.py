@@ -21,6 +21,7 @@ STATUS = {
     "index_missing": 503,
     "index_mismatch": 503,
     "model_unavailable": 503,
+    "store_unavailable": 503,
     "bad_setting": 500,
 }
 # Short messages for HTTP errors that the app does not raise with its own description.

@@ -4,7 +4,9 @@ Documents, passages (chunks), their vectors and analysed terms, the embedding ca
 generations, run reports, notes and the form-signing key all go through a ``Storage``. Search,
 related learning and the index writer ask it, and know nothing of which backend answers. The
 embedded backend (``kb.storage.embedded``: SQLite in WAL mode and FAISS generation files under
-the data folder, notes as files in the content folder) is the first; ``open_storage`` chooses.
+the data folder, notes as files in the content folder) is the default; the shared one
+(``kb.storage.postgres``: PostgreSQL with pgvector, notes as rows) serves several hosts;
+``open_storage`` chooses.
 
 A generation is what one index run or one note publishes: the documents, their passages and
 the vector index that belong together. Readers see the live generation until the next one is
@@ -59,6 +61,16 @@ class Build:
 
     def record(self) -> dict:
         return {"model": self.model, "dim": self.dim, "chunk_words": self.chunk_words}
+
+
+@dataclass(frozen=True)
+class Graph:
+    """HNSW settings: links per node, candidates while building, candidates while searching.
+    Each backend chooses its own (``make bench`` measures them)."""
+
+    m: int
+    ef_construction: int
+    ef_search: int
 
 
 class VectorSearch(Protocol):
@@ -159,7 +171,13 @@ class Storage(Protocol):
 
     def save_note(self, stem: str, text: str) -> str:
         """Store a new note's Markdown under ``sessions/`` as ``stem[-n].md`` (never replacing
-        one); returns its path relative to the content folder."""
+        one), durably before returning; returns its path relative to the content folder."""
+
+    def stored_notes(self) -> list[tuple[str, str]]:
+        """Notes kept in the store and not yet files: (path under the content folder, text)."""
+
+    def notes_exported(self, paths: list[str]) -> None:
+        """These stored notes were written into the content folder: the files count from now on."""
 
     def secret_key(self) -> str:
         """The key that signs forms, created once."""
@@ -170,9 +188,17 @@ class Storage(Protocol):
     def close(self) -> None:
         """Release this thread's connection."""
 
+    def shutdown(self) -> None:
+        """Release every connection for good (a process that exits needs not)."""
+
 
 def open_storage(settings: Settings) -> Storage:
-    """The backend the settings choose."""
+    """The backend the settings choose: PostgreSQL when ``KB_DATABASE_URL`` is set, else the
+    embedded one. An unreachable database is a ``StoreUnavailable`` that names the setting."""
+    if settings.database_url:
+        from kb.storage.postgres import PostgresStorage
+
+        return PostgresStorage(settings)
     from kb.storage.embedded import EmbeddedStorage
 
     return EmbeddedStorage(settings)

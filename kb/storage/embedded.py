@@ -38,6 +38,9 @@ class EmbeddedStorage(SqliteStore):
         self.content_dir = Path(settings.content_dir)
         self.ann_min_chunks = settings.ann_min_chunks
 
+    def shutdown(self) -> None:
+        self.close()  # connections of other threads close with their threads
+
     def vector_search(self, generation: int, build: Build) -> tuple[int, VectorIndex]:
         """The FAISS index of ``generation``, or of a newer one when runs or notes published
         newer generations and pruned this one while it was being opened."""
@@ -100,6 +103,12 @@ class EmbeddedStorage(SqliteStore):
             raise InvalidInput(f"too many notes named {stem}; choose another title")
         finally:
             tmp.unlink(missing_ok=True)
+
+    def stored_notes(self) -> list[tuple[str, str]]:
+        return []  # notes are files in the content folder, which the index run scans
+
+    def notes_exported(self, paths: list[str]) -> None:
+        pass
 
     def secret_key(self) -> str:
         """Created once (mode 600); safe when workers race: a key another wrote first is kept."""

@@ -9,30 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kb.errors import IndexMismatch, IndexMissing
 from kb.openmp import one_thread
-
+from kb.storage import Graph
 
 # Chosen with `make bench` (bench/scale.py, clustered synthetic vectors), recall@10 against exact
 # search at 1M x 384: M=32, efConstruction=80, efSearch=96 gave 0.79 (0.89 at efSearch 256);
 # M=48, efConstruction=200 gives 0.995 at efSearch 100 and at 128 (1.1 and 1.4 ms a query; build
 # 16 minutes on two cores, 1.9 GiB). A search asks for 100 candidates and FAISS walks
 # max(efSearch, k) of them, so 100 is the least that means anything.
-@dataclass(frozen=True)
-class Graph:
-    """HNSW settings: links per node, candidates while building, candidates while searching."""
-
-    m: int = 48
-    ef_construction: int = 200
-    ef_search: int = 100
-
-
-HNSW = Graph()
+HNSW = Graph(m=48, ef_construction=200, ef_search=100)
 # A filtered search on an HNSW index that lets through at most this share of the passages
 # compares them all instead of walking the graph (see VectorIndex._search_stored).
 FILTER_EXACT = 0.1

@@ -1,0 +1,557 @@
+"""The shared backend: PostgreSQL with pgvector, for any number of web hosts and one indexer.
+
+Everything lives in the database, so a web host needs only its settings and nothing under the
+data folder: documents, passages with their analysed terms and vectors, the embedding cache, the
+generation number, run reports, notes and the form-signing key.
+
+- **A generation is a transaction.** Publishing takes a transaction-scoped advisory lock (writers
+  queue behind each other, wherever they run), replaces documents and passages, and raises the
+  generation number in ``meta``. Readers keep seeing the previous generation until the commit; a
+  writer that dies is rolled back by the server.
+- **The dense side runs in the engine.** Passages keep their vectors in half precision, as the
+  embedded backend's exact index does. From ``ann_min_chunks`` passages on, an HNSW index (inner
+  product: the vectors are unit length, so it is cosine similarity) answers; below, an exact
+  scan. Filters go inside the query, and pgvector's iterative index scan walks on until ``k``
+  passages pass them; a filter that lets few passages through compares them all instead.
+- **The keyword side** is scored per worker by ``kb.term_index`` from the analysed terms stored
+  here, so both backends rank alike (README: "Two backends").
+- **An index run** holds a session-level advisory lock on a connection of its own: a second run,
+  on any host, hears that indexing is busy; a run that dies releases it with its connection.
+- **Notes** are rows, committed before the note is indexed; the index run reads them with the
+  content folder. ``kb export-notes`` writes them there as files and hands them over: from then
+  on the file is the note (edit it, or delete it to remove the note), as with the embedded store.
+
+Every connection error becomes ``StoreUnavailable`` (a 503 on the web), and the pool replaces
+broken connections, so a host recovers by itself when the database is back.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import psycopg
+from pgvector import HalfVector
+from pgvector.psycopg import register_vector
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from kb.chunking import Chunk
+from kb.config import Settings
+from kb.documents import Document
+from kb.errors import Busy, ConfigError, IndexMismatch, InvalidInput, StoreUnavailable
+from kb.storage import Build, ChunkRow, DocMeta, Graph
+
+# Advisory lock keys, one per purpose ("kb" and a number).
+RUN_LOCK = 0x6B620001
+WRITE_LOCK = 0x6B620002
+MIGRATE_LOCK = 0x6B620003
+
+
+HNSW = Graph(m=16, ef_construction=100, ef_search=200)
+FILTER_EXACT = 0.1  # a filter that passes at most this share of passages is searched exactly
+# Seconds a request waits for a connection before the answer is 503, and how long the pool keeps
+# retrying a connection in the background before the next request starts afresh: a host answers
+# 503 within this while the database is away, and again within a few seconds once it is back.
+POOL_TIMEOUT = 3.0
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: documents, passages with terms and vectors, vocabulary, embedding cache, notes, metadata
+    """
+    CREATE EXTENSION IF NOT EXISTS vector;
+    CREATE TABLE documents (
+        id text PRIMARY KEY,
+        kind text NOT NULL,
+        title text NOT NULL,
+        lang text NOT NULL,
+        date text,
+        authors jsonb NOT NULL,
+        tags jsonb NOT NULL,
+        data text NOT NULL,
+        content_hash text NOT NULL,
+        path text NOT NULL,
+        indexed_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE chunks (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        doc_id text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        ord integer NOT NULL,
+        heading text NOT NULL,
+        text text NOT NULL,
+        hash text NOT NULL,
+        title_terms text NOT NULL,
+        terms text NOT NULL,
+        dim integer NOT NULL,
+        embedding halfvec NOT NULL
+    );
+    CREATE INDEX chunks_by_doc ON chunks (doc_id, ord);
+    CREATE TABLE vocabulary (term text PRIMARY KEY, documents integer NOT NULL);
+    CREATE TABLE embeddings (
+        model text NOT NULL,
+        hash text NOT NULL,
+        vector bytea NOT NULL,
+        PRIMARY KEY (model, hash)
+    );
+    CREATE TABLE notes (
+        path text PRIMARY KEY,
+        text text NOT NULL,
+        added_at timestamptz NOT NULL DEFAULT now(),
+        exported_at timestamptz
+    );
+    CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """An error's first line, with the password taken out should the driver repeat it."""
+    text = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+    password = urlsplit(url).password
+    return text.replace(password, "***") if password else text
+
+
+def _guarded(method: Callable) -> Callable:
+    """Turns a lost connection into ``StoreUnavailable`` and hands the broken connection back."""
+    def unavailable(self: PostgresStorage, exc: BaseException) -> StoreUnavailable:
+        self._discard()
+        return StoreUnavailable(f"the database is unavailable ({_reason(exc, self.url)}); try again in a moment")
+
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def generator(self, *args, **kwargs):
+            try:
+                return (yield from method(self, *args, **kwargs))
+            except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+                raise unavailable(self, exc) from None
+        return generator
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+            raise unavailable(self, exc) from None
+    return call
+
+
+def connect(url: str, application: str = "kennisbank") -> psycopg.Connection:
+    """A connection of its own (migrations, the run lock); ``StoreUnavailable`` names the setting."""
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name=application)
+    except psycopg.Error as exc:
+        raise StoreUnavailable(
+            f"cannot reach the database at KB_DATABASE_URL ({redacted(url)}): {_reason(exc, url)}") from None
+
+
+def migrate(conn: psycopg.Connection) -> None:
+    """Bring the schema up to date; hosts that start together queue on an advisory lock."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        version = row[0] if row else 0
+        if version > SCHEMA_VERSION:
+            raise ConfigError(f"the database has schema version {version}, newer than this Kennisbank's "
+                              f"{SCHEMA_VERSION}; upgrade Kennisbank on this host")
+        for script in MIGRATIONS[version:]:
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+        if version != SCHEMA_VERSION:
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (SCHEMA_VERSION,))
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    register_vector(conn)
+
+
+class PostgresStorage:
+    """See the module docstring. Each thread holds one pooled connection between ``close`` calls."""
+
+    def __init__(self, settings: Settings, pool_size: int = 10) -> None:
+        self.url = str(settings.database_url)
+        self.ann_min_chunks = settings.ann_min_chunks
+        self.graph = HNSW
+        with connect(self.url) as conn:
+            try:
+                migrate(conn)
+            except psycopg.errors.FeatureNotSupported as exc:
+                raise ConfigError(f"the database at KB_DATABASE_URL ({redacted(self.url)}) lacks pgvector: "
+                                  f"{_reason(exc, self.url)}") from None
+        self._local = threading.local()
+        self._pool = ConnectionPool(self.url, min_size=0, max_size=pool_size, timeout=POOL_TIMEOUT,
+                                    reconnect_timeout=POOL_TIMEOUT,
+                                    kwargs={"autocommit": True, "application_name": "kennisbank"},
+                                    configure=_configure, check=ConnectionPool.check_connection, open=True)
+
+    # connections -------------------------------------------------------------------------------
+
+    @property
+    def conn(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._pool.getconn()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Hand this thread's connection back to the pool."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            self._pool.putconn(conn)
+
+    def _discard(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+            self._pool.putconn(conn)
+
+    def shutdown(self) -> None:
+        """Close every connection and the pool."""
+        self.close()
+        self._pool.close()
+
+    @contextmanager
+    @_guarded
+    def snapshot(self) -> Iterator[None]:
+        conn = self.conn
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            yield  # already inside a transaction (a publication): its view is the one to use
+            return
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
+    # the live generation -----------------------------------------------------------------------
+
+    @_guarded
+    def generation(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    @_guarded
+    def build(self) -> Build | None:
+        meta = self._meta("model", "dim", "chunk_words")
+        if "model" not in meta:
+            return None
+        return Build(meta["model"], int(meta.get("dim", 0)), int(meta.get("chunk_words", 0)))
+
+    @_guarded
+    def vector_search(self, generation: int, build: Build) -> tuple[int, PgVectorSearch]:
+        """The live generation's vector search: rows in the engine are always the live ones."""
+        meta = self._meta("generation", "model", "dim", "chunk_words", "approximate")
+        stored = {"model": meta.get("model"), "dim": int(meta.get("dim", 0)),
+                  "chunk_words": int(meta.get("chunk_words", 0))}
+        for key, want in build.record().items():
+            if stored[key] != want:
+                raise IndexMismatch(
+                    f"the index was built with {key}={stored[key]!r} but the settings say {want!r}; "
+                    "run `make reindex` (kb index --full) to rebuild it")
+        approximate = meta.get("approximate") == "1"
+        return int(meta.get("generation", generation)), PgVectorSearch(self, stored["dim"], approximate)
+
+    def _meta(self, *keys: str) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM meta WHERE key = ANY(%s)", (list(keys),)).fetchall())
+
+    @_guarded
+    def documents_meta(self) -> dict[str, DocMeta]:
+        rows = self.conn.execute("SELECT id, kind, title, lang, date, authors, tags FROM documents")
+        return {r[0]: DocMeta(r[0], r[1], r[2], r[3], r[4], tuple(r[5]), tuple(r[6])) for r in rows}
+
+    @_guarded
+    def document(self, doc_id: str) -> Document | None:
+        row = self.conn.execute("SELECT data FROM documents WHERE id = %s", (doc_id,)).fetchone()
+        return Document.from_json(row[0]) if row else None
+
+    @_guarded
+    def hashes(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT id, content_hash FROM documents").fetchall())
+
+    @_guarded
+    def counts(self) -> tuple[int, int]:
+        row = self.conn.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)").fetchone()
+        return int(row[0]), int(row[1])
+
+    @_guarded
+    def chunk_owners(self) -> tuple[np.ndarray, list[str]]:
+        rows = self.conn.execute("SELECT id, doc_id FROM chunks ORDER BY id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
+    @_guarded
+    def chunk_terms(self, after: int = 0) -> Iterable[tuple[int, str, str]]:
+        return self.conn.execute("SELECT id, title_terms, terms FROM chunks WHERE id > %s ORDER BY id", (after,))
+
+    @_guarded
+    def chunk_vectors(self, model: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        rows = self.conn.execute(
+            "SELECT c.id, c.doc_id, e.vector FROM chunks c JOIN embeddings e ON e.model = %s AND e.hash = c.hash"
+            " ORDER BY c.id", (model,)).fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), []
+        vectors = np.vstack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
+        return np.array([r[0] for r in rows], dtype=np.int64), vectors, [r[1] for r in rows]
+
+    @_guarded
+    def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
+        rows = self.conn.execute("SELECT id, doc_id, ord, heading, text, hash FROM chunks WHERE id = ANY(%s)",
+                                 ([int(i) for i in ids],))
+        return {row[0]: ChunkRow(*row) for row in rows}
+
+    @_guarded
+    def chunks_of(self, doc_id: str) -> list[ChunkRow]:
+        rows = self.conn.execute(
+            "SELECT id, doc_id, ord, heading, text, hash FROM chunks WHERE doc_id = %s ORDER BY ord", (doc_id,))
+        return [ChunkRow(*row) for row in rows]
+
+    @_guarded
+    def vocabulary(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT term FROM vocabulary")}
+
+    # embedding cache ---------------------------------------------------------------------------
+
+    @_guarded
+    def cached_vectors(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        rows = self.conn.execute("SELECT hash, vector FROM embeddings WHERE model = %s AND hash = ANY(%s)",
+                                 (model, list(dict.fromkeys(hashes))))
+        return {digest: np.frombuffer(blob, dtype=np.float32) for digest, blob in rows}
+
+    @_guarded
+    def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        """Committed at once, so a killed run, or another host, never embeds these again."""
+        with self.conn.transaction(), self.conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO embeddings (model, hash, vector) VALUES (%s, %s, %s)"
+                " ON CONFLICT (model, hash) DO UPDATE SET vector = EXCLUDED.vector",
+                [(model, digest, np.asarray(v, dtype=np.float32).tobytes()) for digest, v in vectors.items()])
+
+    # writing -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def run_lock(self) -> Iterator[None]:
+        """A session lock on a connection of its own, named after the host and process holding it."""
+        holder = f"kennisbank index run on {socket.gethostname()}, process {os.getpid()}"
+        conn = connect(self.url, holder[:63])
+        try:
+            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK,)).fetchone()[0]:
+                row = conn.execute(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                    " WHERE l.locktype = 'advisory' AND l.granted AND l.objid = %s", (RUN_LOCK,)).fetchone()
+                who = row[0] if row and row[0] else "another index run"
+                raise Busy(f"indexing is busy: {who} holds the database's run lock; wait for it to finish and "
+                           "try again")
+            yield
+        finally:
+            conn.close()
+
+    @contextmanager
+    @_guarded
+    def publish(self, full: bool, adding: int, build: Build) -> Iterator[PgPublication]:
+        conn = self.conn
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            publication = PgPublication(self, full, adding, build)
+            yield publication
+            publication.commit()
+        publication.tidy()
+
+    # what else persists ------------------------------------------------------------------------
+
+    @_guarded
+    def save_report(self, report: dict) -> None:
+        self._set_meta({"last_run": json.dumps(report)})
+
+    @_guarded
+    def last_report(self) -> dict | None:
+        raw = self._meta("last_run").get("last_run")
+        try:
+            report = json.loads(raw) if raw else None
+        except ValueError:
+            return None
+        return report if isinstance(report, dict) else None
+
+    @_guarded
+    def save_note(self, stem: str, text: str) -> str:
+        """Committed before this returns: the note survives this host. Never takes the name of
+        another note or of an indexed document."""
+        for number in range(1, 1000):
+            path = f"sessions/{stem}.md" if number == 1 else f"sessions/{stem}-{number}.md"
+            row = self.conn.execute(
+                "INSERT INTO notes (path, text) SELECT %s, %s"
+                " WHERE NOT EXISTS (SELECT 1 FROM documents WHERE id = %s) ON CONFLICT (path) DO NOTHING"
+                " RETURNING path", (path, text, path.removesuffix(".md"))).fetchone()
+            if row:
+                return path
+        raise InvalidInput(f"too many notes named {stem}; choose another title")
+
+    @_guarded
+    def stored_notes(self) -> list[tuple[str, str]]:
+        """The notes added through the web or ``kb add-note`` that are not files yet: (path in the
+        content folder, text)."""
+        return self.conn.execute("SELECT path, text FROM notes WHERE exported_at IS NULL ORDER BY path").fetchall()
+
+    @_guarded
+    def notes_exported(self, paths: list[str]) -> None:
+        """These notes are files in the content folder now, and the files are what counts."""
+        self.conn.execute("UPDATE notes SET exported_at = now() WHERE path = ANY(%s)", (list(paths),))
+
+    @_guarded
+    def secret_key(self) -> str:
+        """Created once, by whichever host asks first; every host signs with the same key."""
+        self.conn.execute("INSERT INTO meta (key, value) VALUES ('secret_key', %s) ON CONFLICT (key) DO NOTHING",
+                          (secrets.token_hex(32),))
+        return self._meta("secret_key")["secret_key"]
+
+    def copy_to(self, data_dir) -> bool:
+        raise ConfigError("copying the live index into a data folder is for the embedded store; back up the "
+                          "database with pg_dump")
+
+    # the vector index ------------------------------------------------------------------------
+
+    @_guarded
+    def nearest(self, vector: np.ndarray, dim: int, k: int, within: np.ndarray | None, walk: bool
+                ) -> list[tuple[int, float]]:
+        """(chunk id, inner product) of the ``k`` nearest passages: through the HNSW index when
+        ``walk``, else by comparing every passage (of ``within``)."""
+        query = HalfVector(np.asarray(vector, dtype=np.float32).ravel())
+        distance = f"embedding::halfvec({int(dim)}) <#> %(q)s" if walk else "embedding <#> %(q)s"
+        where = "dim = %(dim)s" + ("" if within is None else " AND id = ANY(%(within)s)")
+        sql = f"SELECT id, -({distance}) FROM chunks WHERE {where} ORDER BY {distance} LIMIT %(k)s"
+        params = {"q": query, "dim": int(dim), "k": int(k),
+                  "within": None if within is None else np.asarray(within, dtype=np.int64).tolist()}
+        conn = self.conn
+        with conn.transaction():
+            if walk:
+                conn.execute("SELECT set_config('hnsw.ef_search', %s, true),"
+                             " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+                             (str(max(self.graph.ef_search, int(k))),))
+            return [(int(i), float(score)) for i, score in conn.execute(sql, params)]
+
+    def has_graph(self, dim: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM pg_indexes WHERE tablename = 'chunks' AND indexname = %s",
+                                 (_graph_name(dim),)).fetchone() is not None
+
+    @_guarded
+    def drop_graphs(self, keep: int) -> None:
+        names = [row[0] for row in self.conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'chunks' AND indexname LIKE 'chunks_hnsw_%%'"
+            " AND indexname <> %s", (_graph_name(keep),))]
+        for name in names:
+            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+    def _set_meta(self, values: dict[str, object]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                [(key, str(value)) for key, value in values.items()])
+
+
+class PgVectorSearch:
+    """The nearest passages of the live generation, found by the engine."""
+
+    def __init__(self, storage: PostgresStorage, dim: int, approximate: bool) -> None:
+        self.storage = storage
+        self.dim = int(dim)
+        self.approximate = approximate
+        self.total = max(1, storage.counts()[1])
+
+    def search(self, vector: np.ndarray, k: int, within: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (scores, chunk ids), best first; only ids in ``within`` when given."""
+        if k <= 0 or (within is not None and len(within) == 0):
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        walk = self.approximate and (within is None or len(within) / self.total > FILTER_EXACT)
+        rows = self.storage.nearest(vector, self.dim, k, within, walk)
+        rows.sort(key=lambda row: (-row[1], row[0]))  # an iterative scan returns nearly, not strictly, in order
+        return (np.array([r[1] for r in rows], dtype=np.float32), np.array([r[0] for r in rows], dtype=np.int64))
+
+
+class PgPublication:
+    """The next generation, written in the open transaction of ``PostgresStorage.publish``."""
+
+    def __init__(self, storage: PostgresStorage, full: bool, adding: int, build: Build) -> None:
+        self.storage = storage
+        self.conn = storage.conn
+        self.build = build
+        self.generation = storage.generation()
+        total = adding if full else storage.counts()[1] + adding
+        self.approximate = total >= storage.ann_min_chunks
+
+    def hashes(self) -> dict[str, str]:
+        return self.storage.hashes()
+
+    def vocabulary(self) -> set[str]:
+        return self.storage.vocabulary()
+
+    def remove(self, doc_id: str) -> None:
+        rows = self.conn.execute("SELECT title_terms, terms FROM chunks WHERE doc_id = %s", (doc_id,)).fetchall()
+        words = sorted({word for title, text in rows for word in (title + " " + text).split()})
+        if words:
+            self.conn.execute("UPDATE vocabulary SET documents = documents - 1 WHERE term = ANY(%s)", (words,))
+            self.conn.execute("DELETE FROM vocabulary WHERE term = ANY(%s) AND documents <= 0", (words,))
+        self.conn.execute("DELETE FROM documents WHERE id = %s", (doc_id,))
+
+    def put(self, doc: Document, chunks: list[Chunk], terms: list[tuple[str, str]],
+            vectors: list[np.ndarray]) -> None:
+        self.remove(doc.id)
+        self.conn.execute(
+            "INSERT INTO documents (id, kind, title, lang, date, authors, tags, data, content_hash, path)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (doc.id, doc.kind, doc.title, doc.lang, doc.date, Jsonb(doc.people()), Jsonb(doc.tags), doc.to_json(),
+             doc.content_hash, doc.path))
+        dim = self.build.dim
+        with self.conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO chunks (doc_id, ord, heading, text, hash, title_terms, terms, dim, embedding)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [(doc.id, chunk.ord, chunk.heading, chunk.text, chunk.hash, title, text, dim,
+                  HalfVector(np.asarray(vector, dtype=np.float32)))
+                 for chunk, (title, text), vector in zip(chunks, terms, vectors, strict=True)])
+        words = sorted({word for title, text in terms for word in (title + " " + text).split()})
+        if words:
+            self.conn.execute(
+                "INSERT INTO vocabulary (term, documents) SELECT unnest(%s::text[]), 1"
+                " ON CONFLICT (term) DO UPDATE SET documents = vocabulary.documents + 1", (words,))
+
+    def commit(self) -> None:
+        """Build the HNSW index if this generation needs one it lacks, and record the generation."""
+        dim = self.build.dim
+        if self.approximate and not self.storage.has_graph(dim):
+            graph = self.storage.graph
+            self.conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            self.conn.execute(
+                f"CREATE INDEX {_graph_name(dim)} ON chunks USING hnsw ((embedding::halfvec({dim})) halfvec_ip_ops)"
+                f" WITH (m = {graph.m}, ef_construction = {graph.ef_construction}) WHERE dim = {dim}")
+        self.generation += 1
+        self.storage._set_meta({**self.build.record(), "generation": self.generation,
+                                "approximate": int(self.approximate)})
+
+    def tidy(self) -> None:
+        """After the commit: drop the HNSW index of a model no longer in use."""
+        self.storage.drop_graphs(keep=self.build.dim)
+
+
+def _graph_name(dim: int) -> str:
+    return f"chunks_hnsw_{int(dim)}"
