@@ -12,13 +12,14 @@ reused by later runs while the code that builds them is unchanged.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from bench import indexing, latency, machine, report, scale, server, synthetic
+from bench import indexing, latency, machine, postgres, report, scale, server, synthetic
 from bench.plan import SWEEP, Plan, documents_for
 from kb import Graph, load_embedder, load_settings
 
@@ -58,6 +59,8 @@ def say(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     options = parse(sys.argv[1:] if argv is None else argv)
+    # The benchmark builds and rebuilds stores of its own; a live database must never be one of them.
+    os.environ.pop("KB_DATABASE_URL", None)
     only = options.only.split(",")
     quick = options.quick
     model = options.model or (QUICK_MODEL if quick else load_settings().model)
@@ -107,6 +110,9 @@ def main(argv: list[str] | None = None) -> None:
         del embedder
     if "http" in only:
         section("http", lambda: server.run_http(results, plan, judged))
+        shared = section("demo index in PostgreSQL", lambda: postgres.demo_copy(work, plan.demo, content, model))
+        if shared:
+            section("http, two hosts", lambda: server.run_http_shared(results, plan, judged, shared))
     if "memory" in only:
         large = None
         if not quick:

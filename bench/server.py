@@ -33,23 +33,31 @@ EXTRA_WORDS = ("planning", "team", "voorbeeld", "vandaag", "risico", "review", "
                "workshop", "goal", "ervaring", "nieuw", "checklist", "proces", "data", "kwaliteit", "kosten", "advies")
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         return probe.getsockname()[1]
 
 
 class Server:
     """``kb serve`` for one data folder, stopped on exit; its workers are the master's children."""
 
-    def __init__(self, data: Path, content: Path, model: str, log: Path) -> None:
+    def __init__(self, data: Path, content: Path, model: str, log: Path, host: str = "127.0.0.1",
+                 settings: dict[str, str] | None = None) -> None:
+        """``settings``: more KB_* variables (a database URL, the number of workers)."""
         self.data, self.content, self.model, self.log = data, content, model, log
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
+        self.settings = dict(settings or {})
         self.process: subprocess.Popen | None = None
 
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
     def __enter__(self) -> Server:
-        env = {**os.environ, "KB_HOST": "127.0.0.1", "KB_PORT": str(self.port), "KB_DATA_DIR": str(self.data),
-               "KB_CONTENT_DIR": str(self.content), "KB_MODEL": self.model}
+        env = {**os.environ, "KB_HOST": self.host, "KB_PORT": str(self.port), "KB_DATA_DIR": str(self.data),
+               "KB_CONTENT_DIR": str(self.content), "KB_MODEL": self.model, **self.settings}
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "indexer.cli", "serve"], env=env, cwd=ROOT,
@@ -79,7 +87,7 @@ class Server:
             self.process.wait()
 
     def get(self, path: str, timeout: float = 30) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             connection.request("GET", path)
             response = connection.getresponse()
@@ -128,15 +136,16 @@ class Load:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
-def load(port: int, queries, clients: int, seconds: float) -> Load:
-    """``clients`` threads asking the next query of ``queries`` (shared, thread-safe iterator) until
-    ``seconds`` have passed; latency per successful answer in ms; errors are any other outcome."""
+def load(servers: list[tuple[str, int]], queries, clients: int, seconds: float) -> Load:
+    """``clients`` threads, spread over the ``servers`` (host, port) in turn, asking the next query
+    of ``queries`` (shared, thread-safe iterator) until ``seconds`` have passed; latency per
+    successful answer in ms; errors are any other outcome."""
     lock = threading.Lock()
     result = Load()
     deadline = time.perf_counter() + seconds
 
-    def client() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    def client(host: str, port: int) -> None:
+        connection = http.client.HTTPConnection(host, port, timeout=60)
         mine, errors = [], 0
         while time.perf_counter() < deadline:
             with lock:
@@ -150,7 +159,7 @@ def load(port: int, queries, clients: int, seconds: float) -> Load:
             except (OSError, http.client.HTTPException):
                 ok = False
                 connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                connection = http.client.HTTPConnection(host, port, timeout=60)
             if ok:
                 mine.append((time.perf_counter() - started) * 1000)
             else:
@@ -160,7 +169,7 @@ def load(port: int, queries, clients: int, seconds: float) -> Load:
             result.latencies.extend(mine)
             result.errors += errors
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=servers[n % len(servers)]) for n in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -184,17 +193,17 @@ def warm(server: Server, judged: list[str], passes: int, clients: int = 8) -> No
     """Every worker loads model and index; each judged query is asked ``passes`` times (so each
     worker has very likely cached it), and the HTML search page is rendered a few times."""
     for _ in range(passes):
-        _drain(server.port, iter(judged), clients)
+        _drain(server.address, iter(judged), clients)
     for query in judged[:6]:
         server.get("/search?" + urllib.parse.urlencode({"q": query}), timeout=120)
 
 
-def _drain(port: int, queries, clients: int) -> None:
+def _drain(address: tuple[str, int], queries, clients: int) -> None:
     """Ask every query of ``queries`` once, ``clients`` at a time."""
     lock = threading.Lock()
 
     def client() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        connection = http.client.HTTPConnection(*address, timeout=120)
         while True:
             with lock:
                 query = next(queries, None)
@@ -222,7 +231,7 @@ def run_http(results: Results, plan: Plan, judged: list[str]) -> None:
                 for _ in range(plan.runs):
                     queries = itertools.cycle(judged) if kind == "repeated" else fresh
                     before = server.cpu()
-                    loads.append(load(server.port, queries, clients, plan.seconds))
+                    loads.append(load([server.address], queries, clients, plan.seconds))
                     cpu.append(1000 * (server.cpu() - before) / max(1, len(loads[-1].latencies)))
                 label = f"{clients} client{'s' if clients > 1 else ''}, {kind} queries"
                 results.add(HTTP, f"{label}: throughput", "queries/s", [r.rate for r in loads])
@@ -243,6 +252,35 @@ def run_http(results: Results, plan: Plan, judged: list[str]) -> None:
             f"{len(judged)} judged queries in turn, after four warm-up passes so each worker has (very likely) "
             "cached their embeddings. New queries: a judged query plus two extra words, never asked before, so "
             "the model embeds every one (what most real traffic looks like)."))
+
+
+def run_http_shared(results: Results, plan: Plan, judged: list[str], database_url: str) -> None:
+    """The same load spread over two hosts (127.0.0.2 and 127.0.0.3, one worker each: as many as the
+    one host above) that share the demo index in PostgreSQL."""
+    settings = {"KB_DATABASE_URL": database_url, "KB_WORKERS": "1"}
+    hosts = [Server(plan.work / f"host-{n}", plan.content, plan.model, plan.work / f"serve-host-{n}.log",
+                    f"127.0.0.{n}", settings) for n in (2, 3)]
+    with hosts[0], hosts[1]:
+        for host in hosts:
+            warm(host, judged, passes=4)
+        fresh = fresh_queries(judged)
+        clients = max(plan.clients)
+        for kind in ("repeated", "new"):
+            queries = itertools.cycle(judged) if kind == "repeated" else fresh
+            loads = [load([host.address for host in hosts], queries, clients, plan.seconds) for _ in range(plan.runs)]
+            label = f"{clients} clients over two hosts, {kind} queries (PostgreSQL)"
+            results.add(HTTP, f"{label}: throughput", "queries/s", [r.rate for r in loads])
+            for q in (50, 95, 99):
+                results.add(HTTP, f"{label}: latency p{q}", "ms", [percentile(r.latencies, q) for r in loads])
+            results.add(HTTP, f"{label}: errors", "requests", [r.errors for r in loads])
+            p95 = sorted(percentile(r.latencies, 95) for r in loads)[len(loads) // 2]
+            errors = sum(r.errors for r in loads)
+            results.target(f"HTTP, {clients} clients over two hosts, {kind} queries (PostgreSQL): no errors, "
+                           "p95 ≤ 100 ms", p95, "ms", errors == 0 and p95 <= 100, f"{errors} errors")
+    results.note(HTTP, (
+        "Two hosts: two `kb serve` (one gunicorn worker each) on 127.0.0.2 and 127.0.0.3, both on the demo index "
+        "in one PostgreSQL database (`bench/postgres.py`), the clients alternating between them; the same two "
+        "cores serve both hosts, the database and the clients."))
 
 
 def worker_memory(server: Server, judged: list[str]) -> list[float]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import corpus
+from bench import corpus, postgres
 from bench.plan import CHUNKS_PER_DOC
 from indexer.pipeline import scan
 from kb import SCHEMA_VERSION, KnowledgeBase, VectorIndex, load_settings
@@ -56,19 +56,45 @@ def build(work: Path, content: Path, documents: int, model: str, dim: int) -> Pa
         return data
     if data.exists():
         shutil.rmtree(data)
+    _index(settings.replace(data_dir=data, content_dir=content, model=model, database_url=None), work, documents, dim)
+    marker.write_text(key)
+    return data
+
+
+def build_shared(work: Path, content: Path, documents: int, model: str, dim: int) -> str:
+    """The same synthetic index in a PostgreSQL database (``bench.postgres``); its URL. Built once
+    (the embedding cache copied from the embedded one), then reused."""
+    embedded = build(work, content, documents, model, dim)
+    settings = load_settings().replace(content_dir=content, model=model)
+    key = _key(documents, model, dim, "postgres", settings.chunk_words, settings.ann_min_chunks)
+    marker = work / f"sweep-{documents}-{dim}-postgres.complete"
+    server = postgres.server(work)
+    fresh = not (marker.exists() and marker.read_text() == key)
+    url = postgres.database(server, f"sweep_{documents}_{dim}", fresh=fresh)
+    if fresh:
+        marker.unlink(missing_ok=True)
+        _index(settings.replace(database_url=url), work, documents, dim, copy_from=embedded)
+        marker.write_text(key)
+    return url
+
+
+def _index(settings, work: Path, documents: int, dim: int, copy_from: Path | None = None) -> None:
+    """Generate the corpus and index it into the store ``settings`` name (with the embedding cache
+    of the embedded store in ``copy_from`` first, when given)."""
     source = work / f"sweep-content-{documents}"
-    corpus.generate(source, documents, content)
+    corpus.generate(source, documents, settings.content_dir)
     docs, _ = scan(source, 10_000_000)
     shutil.rmtree(source)
-    kb = KnowledgeBase(settings.replace(data_dir=data, content_dir=content, model=model),
-                       embedder=RandomEmbedder(model, dim))
+    kb = KnowledgeBase(settings, embedder=RandomEmbedder(settings.model, dim))
     try:
+        if copy_from is not None:
+            source_kb = KnowledgeBase(settings.replace(data_dir=copy_from, database_url=None))
+            kb.import_embeddings(source_kb)
+            source_kb.shutdown()
         with kb.index_run() as run:
             run.apply(docs, full=True)
     finally:
-        kb.close()
-    marker.write_text(key)
-    return data
+        kb.shutdown()
 
 
 def _index_kind(dim: int, approximate: bool) -> str:

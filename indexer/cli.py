@@ -93,16 +93,19 @@ def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({k: v for k, v in report.as_json().items() if k != "generation"}, ensure_ascii=False))
     else:
-        done = report.applied
-        click.echo(
-            f"added {done.added}, updated {done.updated}, removed {done.removed}, unchanged {done.unchanged}, "
-            f"skipped {len(report.skipped)}; embedded {done.embedded} chunks, {done.cached} from cache; "
-            f"{report.seconds:.1f} s; index generation {done.generation}"
-        )
-        for item in report.skipped:
-            click.echo(f"  skipped {item.path}: {item.reason}")
+        click.echo(_summary(report))
     if report.skipped:
         ctx.exit(2)
+
+
+def _summary(report) -> str:
+    """An index run's summary line, and one line per skipped file."""
+    done = report.applied
+    lines = [f"added {done.added}, updated {done.updated}, removed {done.removed}, unchanged {done.unchanged}, "
+             f"skipped {len(report.skipped)}; embedded {done.embedded} chunks, {done.cached} from cache; "
+             f"{report.seconds:.1f} s; index generation {done.generation}"]
+    lines += [f"  skipped {item.path}: {item.reason}" for item in report.skipped]
+    return "\n".join(lines)
 
 
 @main.command("search")
@@ -192,13 +195,45 @@ def export_notes_command(ctx) -> None:
 @click.option("--run-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the hybrid ranking as a TREC run file.")
 @click.option("--modes", default="keyword,dense,hybrid", help="Comma-separated rankings to evaluate.")
+@click.option("--database-url", metavar="URL",
+              help="Evaluate on this PostgreSQL database (one for evaluation only: its documents are replaced) "
+                   "instead of an embedded store under KB_DATA_DIR/eval.")
 @click.pass_context
-def eval_command(ctx, dataset, as_json, run_out, modes) -> None:
-    """Search quality on a BEIR-layout collection: nDCG@10, Recall@10, MRR@10 per mode and query group."""
+def eval_command(ctx, dataset, as_json, run_out, modes, database_url) -> None:
+    """Search quality on a BEIR-layout collection: nDCG@10, Recall@10, MRR@10 per mode and query group.
+
+    The collection gets an evaluation store of its own, never the live one (KB_DATABASE_URL is not used).
+    """
     from indexer.evaluate import evaluate, format_table
 
-    report = evaluate(dataset, _settings(ctx), modes=tuple(modes.split(",")), run_out=run_out)
+    report = evaluate(dataset, _settings(ctx), modes=tuple(modes.split(",")), run_out=run_out,
+                      database_url=database_url)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))
+
+
+@main.command("migrate-to-postgres")
+@click.pass_context
+def migrate_command(ctx) -> None:
+    """Move the embedded knowledge base in KB_DATA_DIR into the database at KB_DATABASE_URL.
+
+    Copies the embedding cache (so nothing is embedded again), then indexes the content folder
+    into the database; notes are files there and come along. The embedded store is left as it
+    was. Run it on the indexer host, then point the web hosts at the database (with one
+    KB_SECRET_KEY for all, or none: the database then makes one).
+    """
+    from indexer.pipeline import run_index
+
+    settings = _settings(ctx)
+    if not settings.database_url:
+        raise click.ClickException("set KB_DATABASE_URL to the PostgreSQL database to move into")
+    require_content_dir(settings)
+    embedded = KnowledgeBase(settings.replace(database_url=None))
+    target = _kb(ctx)
+    copied = target.import_embeddings(embedded)
+    embedded.shutdown()
+    click.echo(f"copied {copied} cached embeddings into the database")
+    report = run_index(settings, target, full=True)
+    click.echo(_summary(report))
 
 
 @main.command("stats")

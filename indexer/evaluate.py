@@ -78,16 +78,29 @@ def corpus_documents(folder: Path, settings: Settings) -> list[Document]:
     return documents
 
 
-def eval_settings(folder: Path, settings: Settings) -> Settings:
-    """``settings`` with the data folder of this collection's evaluation store for the model."""
+def eval_settings(folder: Path, settings: Settings, database_url: str | None = None) -> Settings:
+    """``settings`` with this collection's own evaluation store for the model: a data folder of its
+    own, or the dedicated ``database_url``. Never the live store: the evaluation replaces its
+    documents with the collection's."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(folder).resolve().name)
-    return settings.replace(data_dir=settings.data_dir / "eval" / f"{name}-{settings.model.replace('/', '_')}")
+    data_dir = settings.data_dir / "eval" / f"{name}-{settings.model.replace('/', '_')}"
+    return settings.replace(data_dir=data_dir, database_url=database_url)
 
 
 def evaluation_base(folder: Path, settings: Settings, fusion: FusionParams | None = None,
-                    embedder=None) -> KnowledgeBase:
-    """The collection's evaluation store, rebuilt from its documents (vectors from the cache)."""
-    kb = KnowledgeBase(eval_settings(folder, settings), embedder=embedder, fusion=fusion)
+                    embedder=None, database_url: str | None = None) -> KnowledgeBase:
+    """The collection's evaluation store, rebuilt from its documents (vectors from the cache). On a
+    ``database_url`` (a database for evaluation only), the embedded evaluation store's embedding
+    cache is copied in first when there is one."""
+    own = eval_settings(folder, settings, database_url)
+    kb = KnowledgeBase(own, embedder=embedder, fusion=fusion)
+    embedded = eval_settings(folder, settings)
+    if database_url and (embedded.data_dir / "kb.sqlite3").exists():
+        source = KnowledgeBase(embedded)
+        try:
+            kb.import_embeddings(source)
+        finally:
+            source.shutdown()
     documents = corpus_documents(folder, settings)
     with kb.index_run() as run:
         run.apply(documents, full=True)
@@ -95,16 +108,17 @@ def evaluation_base(folder: Path, settings: Settings, fusion: FusionParams | Non
 
 
 def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, run_out: Path | None = None,
-             kb: KnowledgeBase | None = None) -> dict:
+             kb: KnowledgeBase | None = None, database_url: str | None = None) -> dict:
     """Score each ranking overall and per query group, on ``kb`` when given (an evaluation store
     already built, see ``evaluation_base``), else on the collection indexed afresh."""
     folder = Path(folder)
-    kb = kb or evaluation_base(folder, settings)
+    kb = kb or evaluation_base(folder, settings, database_url=database_url)
     texts, groups = load_queries(folder)
     qrels = load_qrels(folder / "qrels.tsv")
     profile = kb.profile
     report: dict = {"dataset": str(folder), "queries": len([q for q in texts if qrels.get(q)]), "model": settings.model,
-                    "profile": {"name": profile.name, "calibrated": profile.calibrated}, "modes": {}, "groups": {}}
+                    "profile": {"name": profile.name, "calibrated": profile.calibrated},
+                    "store": "postgresql" if database_url else "embedded", "modes": {}, "groups": {}}
     rankings_by_mode: dict[str, dict[str, list[str]]] = {}
     for mode in modes:
         rankings = {qid: [r.id for r in kb.search(text, limit=K, mode=mode).results] for qid, text in texts.items()}

@@ -129,6 +129,17 @@ class KnowledgeBase:
         """``HNSW`` or ``exact``: the kind of vector search the live generation has."""
         return "HNSW" if self._current_searcher().vectors.approximate else "exact"
 
+    def vector_recall(self, queries: np.ndarray, k: int = 10) -> float:
+        """Share of the exact ``k`` nearest passages of each query vector that the live vector
+        search returns: 1.0 for exact search, below for an approximate one (``make bench``)."""
+        vectors = self._current_searcher().vectors
+        found = total = 0
+        for query in queries:
+            truth = set(vectors.exact(query, k)[1].tolist())
+            found += len(truth & set(vectors.search(query, k)[1].tolist()))
+            total += len(truth)
+        return found / total if total else 1.0
+
     def passage_vectors(self) -> tuple[np.ndarray, list[str]]:
         """(vectors, document ids) of every stored passage (for tuning a model's weights)."""
         _, vectors, owners = self._storage.chunk_vectors(self.settings.model)
@@ -196,6 +207,15 @@ class KnowledgeBase:
     def secret_key(self) -> str:
         """The key that signs forms when ``KB_SECRET_KEY`` is not set; created once."""
         return self.settings.secret_key or self._storage.secret_key()
+
+    def import_embeddings(self, source: KnowledgeBase) -> int:
+        """Copy ``source``'s embedding cache into this store (moving to another backend: nothing
+        is embedded twice); returns the number of vectors copied."""
+        copied = 0
+        for model, vectors in source._storage.embedding_cache():
+            self._storage.cache_vectors(model, vectors)
+            copied += len(vectors)
+        return copied
 
     def copy_to(self, data_dir) -> bool:
         """A consistent copy of the live index into another data folder (False: nothing indexed)."""

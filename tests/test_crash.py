@@ -1,14 +1,16 @@
 """Crash safety: a real index run killed with SIGKILL anywhere never breaks the live search.
 
 ``kb index`` runs in a subprocess over ~40 generated documents whose every passage changed since
-the live index was built, and is killed at 20 moments from start-up to after its commit. The
-moments come from watching the run from outside, never from hooks in the code: the run lock
-names the process once it scans, the embedding cache grows batch by batch, the write lock names
-it when publishing starts, and the generation number moves at the commit. After each kill:
+the live index was built, and is killed at 20 moments from start-up to after its commit, on both
+backends. The moments come from watching the run from outside, never from hooks in the code: the
+run lock names the process once it scans (a lock file, or an advisory lock held by a connection
+named after the process), the embedding cache grows batch by batch, the write lock is taken when
+publishing starts, and the generation number moves at the commit. After each kill:
 
 - the live index answers searches, with exactly the results of the generation it still serves;
-- the store passes ``PRAGMA integrity_check`` and the FTS5 check, and the chunk ids of the FAISS
-  generation are exactly the chunk rows;
+- the store is sound: for SQLite ``PRAGMA integrity_check`` and the FTS5 check, and the chunk ids
+  of the FAISS generation are exactly the chunk rows; for PostgreSQL every document has its
+  passages, every passage a vector of the build's dimension, and the vocabulary counts are exact;
 - the next normal run (the same command, not killed) gives the same results as an uninterrupted
   run: for ``--full``, a clean index in a fresh data folder.
 
@@ -19,50 +21,63 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
 from indexer.pipeline import run_index
 from kb.embeddings import HashingEmbedder
 from kb.knowledge import KnowledgeBase
+from tests.conftest import create_database
 from tests.crash_support import (
     Lab,
     Run,
+    Store,
     answers,
     check_store,
     profile,
-    settings_for,
     vocabulary,
     write_corpus,
 )
 
 pytestmark = pytest.mark.slow
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Lab:
+@pytest.fixture(scope="module", params=["embedded", "postgres"])
+def lab(request, tmp_path_factory) -> Lab:
     root = tmp_path_factory.mktemp("crash")
+    shared = request.param == "postgres"
+    made: list[str] = []
+
+    def store(name: str) -> Store:
+        if shared:
+            made.append(create_database(request.getfixturevalue("postgres_server")))
+        return Store(root / "content", root / name, made[-1] if shared else None)
+
+    def index(target: Store, full: bool = False) -> None:
+        kb = KnowledgeBase(target.settings, embedder=HashingEmbedder())
+        run_index(target.settings, kb, full=full)
+        kb.shutdown()
+
     words = vocabulary()
     write_corpus(root / "content", "A", words)
-    baseline = root / "baseline"
-    run_index(settings_for(root / "content", baseline), KnowledgeBase(settings_for(root / "content", baseline),
-                                                                       embedder=HashingEmbedder()))
-    before = answers(settings_for(root / "content", baseline))
+    baseline = store("baseline")
+    index(baseline)
+    before = answers(baseline.settings)
     shutil.rmtree(root / "content")
     write_corpus(root / "content", "B", words)
     content = root / "content"
 
-    clean = settings_for(content, root / "clean")
-    run_index(clean, KnowledgeBase(clean, embedder=HashingEmbedder()), full=True)
-    incremental = root / "incremental"
-    shutil.copytree(baseline, incremental)
-    run_index(settings_for(content, incremental), KnowledgeBase(settings_for(content, incremental),
-                                                                 embedder=HashingEmbedder()))
-    after = {"full": answers(clean), "incremental": answers(settings_for(content, incremental))}
+    clean = store("clean")
+    index(clean, full=True)
+    incremental = baseline.copy(root / "incremental")
+    index(incremental)
+    after = {"full": answers(clean.settings), "incremental": answers(incremental.settings)}
     assert before != after["full"], "the revision must change what the index answers"
+    clean.drop()
+    incremental.drop()
 
     publish_seconds, embedded = profile(root, content, baseline, full=True)
-    return Lab(root, content, baseline, before, after, embedded, publish_seconds)
+    yield Lab(root, content, baseline, before, after, embedded, publish_seconds)
+    baseline.drop()
 
 
 # (mode, where, how far): where the run is when it is killed
@@ -78,45 +93,45 @@ KILL_POINTS = [
 ]
 
 
-def run_and_kill(lab: Lab, number: int, mode: str, where: str, how_far: float) -> tuple[Path, str, bool]:
-    """Start a run on a copy of the baseline and kill it at the point; returns (data, phase seen, killed)."""
-    data = lab.data_copy(f"kill-{number:02d}")
+def run_and_kill(lab: Lab, number: int, mode: str, where: str, how_far: float) -> tuple[Store, str, bool]:
+    """Start a run on a copy of the baseline and kill it at the point; returns (store, phase seen, killed)."""
+    store = lab.copy(f"kill-{number:02d}")
     run_started = time.time()
-    run = Run(lab, data, full=mode == "full")
+    run = Run(lab, store, full=mode == "full")
     if where == "start":
         time.sleep(0.05)
     elif where == "scanning":
-        run.wait_for(lambda: run.holds(run.layout.run_lock))
+        run.wait_for(run.scanning)
     elif where == "embedding":
         wanted = max(1, int(how_far * lab.new_chunks))
         run.wait_for(lambda: run.cached() >= wanted)
     elif where == "publishing":
-        run.wait_for(lambda: run.holds(run.layout.write_lock))
+        run.wait_for(run.publishing)
         time.sleep(how_far * lab.publish_seconds)
     elif where == "committed":
         run.wait_for(run.committed)
         time.sleep(how_far)
     elif where == "finished":
-        run.wait_for(lambda: run.layout.last_run.exists() and run.layout.last_run.stat().st_mtime > run_started)
+        run.wait_for(lambda: store.finished_after(run_started))
+    publishing = run.publishing()  # (a database releases the dead run's lock at once: look before the kill)
     killed = run.kill()
-    cached = Run.cached_in(data) - run.base_cached
-    if Run.generation_in(data) > run.base_generation:
+    if run.committed():
         phase = "committed"
-    elif run.holds(run.layout.write_lock):
+    elif publishing:
         phase = "publishing"
-    elif cached:
+    elif run.cached():
         phase = "embedding"
     else:
         phase = "before embedding"
-    return data, phase, killed
+    return store, phase, killed
 
 
 def test_a_run_killed_anywhere_leaves_a_sound_serving_index_and_the_next_run_converges(lab):
     seen = []
     for number, (mode, where, how_far) in enumerate(KILL_POINTS):
-        data, phase, killed = run_and_kill(lab, number, mode, where, how_far)
+        store, phase, killed = run_and_kill(lab, number, mode, where, how_far)
         seen.append((mode, where, how_far, phase, killed))
-        settings = settings_for(lab.content, data)
+        settings = store.settings
         label = f"kill {number} ({mode}, {where} {how_far}; seen {phase})"
 
         served = answers(settings)
@@ -128,10 +143,10 @@ def test_a_run_killed_anywhere_leaves_a_sound_serving_index_and_the_next_run_con
         try:
             run_index(settings, kb, full=mode == "full")
         finally:
-            kb.close()
+            kb.shutdown()
         assert answers(settings) == lab.after[mode], label + ": the next run did not converge"
         check_store(settings)
-        shutil.rmtree(data)
+        store.drop()
 
     phases = [item[3] for item in seen]
     assert sum(item[4] for item in seen) >= 18, seen  # nearly every kill hit a running process
@@ -141,9 +156,9 @@ def test_a_run_killed_anywhere_leaves_a_sound_serving_index_and_the_next_run_con
 
 
 def test_notes_added_while_a_nightly_run_is_busy_all_survive_it(lab):
-    data = lab.data_copy("notes-during-run")
-    run = Run(lab, data, full=True)
-    settings = settings_for(lab.content, data)
+    store = lab.copy("notes-during-run")
+    run = Run(lab, store, full=True)
+    settings = store.settings
     writer = KnowledgeBase(settings, embedder=HashingEmbedder())
     notes = []
 
@@ -154,17 +169,17 @@ def test_notes_added_while_a_nightly_run_is_busy_all_survive_it(lab):
         notes.append(writer.add_note(fields))
 
     try:
-        run.wait_for(lambda: run.holds(run.layout.run_lock))
+        run.wait_for(run.scanning)
         note(0)
         run.wait_for(lambda: run.cached() >= lab.new_chunks // 3)
         note(1)
-        run.wait_for(lambda: run.holds(run.layout.write_lock))
+        run.wait_for(run.publishing)
         note(2)  # waits for the publish to finish, then lands in the next generation
         note(3)
         _, report = run.finish()
         assert report["removed"] == 2
         for number, doc in enumerate(notes):
-            assert (lab.content / (doc.id + ".md")).is_file()
+            assert (lab.content / (doc.id + ".md")).is_file() != bool(store.database_url)  # else a row
             assert writer.search(f"kwartelvondst nummer{number}").results[0].id == doc.id
         again = run_index(settings, writer)
         assert again.applied.removed == 0 and again.applied.embedded == 0
@@ -172,6 +187,7 @@ def test_notes_added_while_a_nightly_run_is_busy_all_survive_it(lab):
             assert writer.search(f"kwartelvondst nummer{number}").results[0].id == doc.id
         check_store(settings)
     finally:
-        writer.close()
+        writer.shutdown()
         for doc in notes:
             (lab.content / (doc.id + ".md")).unlink(missing_ok=True)
+        store.drop()

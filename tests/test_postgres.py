@@ -6,8 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import psycopg
 import pytest
+from pgvector import HalfVector
+from pgvector.psycopg import register_vector
 
 from indexer.pipeline import run_index
 from kb import Filters, KnowledgeBase, StoreUnavailable, load_settings
@@ -70,6 +73,13 @@ def test_from_ann_min_chunks_on_the_engine_walks_an_hnsw_index_and_filters_still
         with psycopg.connect(database) as conn:
             names = [row[0] for row in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'chunks'")]
         assert "chunks_hnsw_256" in names
+        with psycopg.connect(database) as conn:  # the statement a search runs walks the graph, prepared or not
+            register_vector(conn)
+            conn.execute("SET enable_seqscan = off")  # (11 passages: left alone, the planner would rather scan)
+            plans = ["\n".join(row[0] for row in conn.execute(
+                "EXPLAIN SELECT id FROM chunks WHERE dim = 256 ORDER BY embedding::halfvec(256) <#> %s LIMIT 100",
+                (HalfVector(np.ones(256, dtype=np.float32) / 16),), prepare=prepare)) for prepare in (False, True)]
+        assert all("chunks_hnsw_256" in plan for plan in plans), plans
         searcher = kb._current_searcher()  # the vector search itself, before the result pool
         everything = searcher.candidates("feedback", "dense", 100)
         assert sum(len(hits) for hits in everything.passages.values()) == 11  # every passage: past ef_search
@@ -142,3 +152,29 @@ def test_a_database_that_goes_away_gives_503_and_the_app_recovers_by_itself(tmp_
         assert health["status"] == "ok" and url not in str(health)
     finally:
         server.cleanup()
+
+
+def test_an_embedded_knowledge_base_moves_into_postgres_without_embedding_again(tmp_path, database):
+    from click.testing import CliRunner
+
+    from indexer.cli import main
+
+    settings = settings_for(tmp_path)
+    embedded = KnowledgeBase(settings, embedder=HashingEmbedder())
+    run_index(settings, embedded)
+    note = embedded.add_note({"title": "Leerlunch over kwartelkoningen", "date": "2026-11-30",
+                              "speakers": "Femke Jansen", "language": "nl", "format": "lunch & learn",
+                              "body": "De kwartelkoning roept 's nachts."})
+    before = answers(embedded)
+    embedded.shutdown()
+    environ = {"KB_CONTENT_DIR": str(settings.content_dir), "KB_DATA_DIR": str(settings.data_dir),
+               "KB_MODEL": "hashing", "KB_DATABASE_URL": database}
+    result = CliRunner().invoke(main, ["migrate-to-postgres"], env=environ, obj={})
+    assert result.exit_code == 0, result.output
+    assert "copied 12 cached embeddings" in result.output and "embedded 0 chunks" in result.output
+    shared = KnowledgeBase(settings.replace(database_url=database), embedder=HashingEmbedder())
+    try:
+        assert answers(shared) == before
+        assert shared.search("kwartelkoning").results[0].id == note.id
+    finally:
+        shared.shutdown()

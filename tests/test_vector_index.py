@@ -39,3 +39,15 @@ def test_loading_under_other_settings_says_to_reindex(tmp_path):
 
 def test_empty_index_returns_nothing():
     assert len(VectorIndex(8).search(np.ones(8, dtype=np.float32), 5)[1]) == 0
+
+
+def test_exact_search_of_an_hnsw_index_is_the_flat_answer():
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(10, 510, dtype=np.int64)
+    graph, flat = VectorIndex(32, approximate=True), VectorIndex(32)
+    for index in (graph, flat):
+        index.add(ids, vectors)
+    query = vectors[3] + 0.1 * vectors[9]
+    assert graph.exact(query, 10)[1].tolist() == flat.search(query, 10)[1].tolist()

@@ -82,6 +82,9 @@ class VectorSearch(Protocol):
                ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, chunk ids), best first; only chunk ids in ``within`` when given."""
 
+    def exact(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` by comparing every passage: what an approximate ``search`` is measured against."""
+
 
 class Publication(Protocol):
     """The next generation while it is written; committed when its ``publish`` block ends."""
@@ -153,6 +156,9 @@ class Storage(Protocol):
 
     def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         """Keep fresh vectors by chunk hash, durably at once (a killed run keeps them)."""
+
+    def embedding_cache(self, batch: int = 1000) -> Iterable[tuple[str, dict[str, np.ndarray]]]:
+        """The whole embedding cache, as (model, vectors by chunk hash) in batches."""
 
     # writing ------------------------------------------------------------------------------------
     def run_lock(self) -> AbstractContextManager[None]:

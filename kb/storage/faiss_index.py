@@ -106,6 +106,15 @@ class VectorIndex:
             keep &= ~np.isin(ids, np.fromiter(self._removed, dtype=np.int64))
         return scores[keep], ids[keep]
 
+    def exact(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if not self.approximate or self._index.ntotal == 0:
+            return self.search(vector, k)
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        with one_thread(_faiss()):
+            scores, ids = self._search_stored(query, min(k, int(self._index.ntotal)), _faiss().IDSelectorAll())
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
     def _search_stored(self, query: np.ndarray, k: int, selector) -> tuple[np.ndarray, np.ndarray]:
         """Exact search over the HNSW index's stored vectors, comparing only the selected ones.
         Under a filter that passes few passages a graph walk misses many of the best (recall@10

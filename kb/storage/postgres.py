@@ -34,6 +34,7 @@ import os
 import secrets
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -347,6 +348,14 @@ class PostgresStorage:
                 " ON CONFLICT (model, hash) DO UPDATE SET vector = EXCLUDED.vector",
                 [(model, digest, np.asarray(v, dtype=np.float32).tobytes()) for digest, v in vectors.items()])
 
+    @_guarded
+    def embedding_cache(self, batch: int = 1000) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+        with connect(self.url) as conn, conn.transaction(), conn.cursor(name="embedding_cache") as cursor:
+            cursor.execute("SELECT model, hash, vector FROM embeddings ORDER BY model")
+            while rows := cursor.fetchmany(batch):
+                for model in dict.fromkeys(row[0] for row in rows):
+                    yield model, {r[1]: np.frombuffer(r[2], dtype=np.float32) for r in rows if r[0] == model}
+
     # writing -----------------------------------------------------------------------------------
 
     @contextmanager
@@ -437,9 +446,11 @@ class PostgresStorage:
         ``walk``, else by comparing every passage (of ``within``)."""
         query = HalfVector(np.asarray(vector, dtype=np.float32).ravel())
         distance = f"embedding::halfvec({int(dim)}) <#> %(q)s" if walk else "embedding <#> %(q)s"
-        where = "dim = %(dim)s" + ("" if within is None else " AND id = ANY(%(within)s)")
-        sql = f"SELECT id, -({distance}) FROM chunks WHERE {where} ORDER BY {distance} LIMIT %(k)s"
-        params = {"q": query, "dim": int(dim), "k": int(k),
+        # dimension and depth are written into the statement (integers of ours), so the planner
+        # matches the partial index and knows the limit, whether the statement is prepared or not
+        where = f"dim = {int(dim)}" + ("" if within is None else " AND id = ANY(%(within)s)")
+        sql = f"SELECT id, -({distance}) FROM chunks WHERE {where} ORDER BY {distance} LIMIT {int(k)}"
+        params = {"q": query,
                   "within": None if within is None else np.asarray(within, dtype=np.int64).tolist()}
         conn = self.conn
         with conn.transaction():
@@ -484,8 +495,16 @@ class PgVectorSearch:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         walk = self.approximate and (within is None or len(within) / self.total > FILTER_EXACT)
         rows = self.storage.nearest(vector, self.dim, k, within, walk)
-        rows.sort(key=lambda row: (-row[1], row[0]))  # an iterative scan returns nearly, not strictly, in order
-        return (np.array([r[1] for r in rows], dtype=np.float32), np.array([r[0] for r in rows], dtype=np.int64))
+        return _ranked(rows)
+
+    def exact(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return _ranked(self.storage.nearest(vector, self.dim, k, None, walk=False))
+
+
+def _ranked(rows: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, ids) best first: an iterative index scan returns them nearly, not strictly, in order."""
+    rows.sort(key=lambda row: (-row[1], row[0]))
+    return np.array([r[1] for r in rows], dtype=np.float32), np.array([r[0] for r in rows], dtype=np.int64)
 
 
 class PgPublication:
@@ -498,19 +517,21 @@ class PgPublication:
         self.generation = storage.generation()
         total = adding if full else storage.counts()[1] + adding
         self.approximate = total >= storage.ann_min_chunks
+        self.vocabulary_change: Counter[str] = Counter()  # documents that gained (lost) each term
 
     def hashes(self) -> dict[str, str]:
         return self.storage.hashes()
 
     def vocabulary(self) -> set[str]:
-        return self.storage.vocabulary()
+        """The stored vocabulary with this publication's changes so far."""
+        counts = dict(self.conn.execute("SELECT term, documents FROM vocabulary").fetchall())
+        for term, change in self.vocabulary_change.items():
+            counts[term] = counts.get(term, 0) + change
+        return {term for term, count in counts.items() if count > 0}
 
     def remove(self, doc_id: str) -> None:
         rows = self.conn.execute("SELECT title_terms, terms FROM chunks WHERE doc_id = %s", (doc_id,)).fetchall()
-        words = sorted({word for title, text in rows for word in (title + " " + text).split()})
-        if words:
-            self.conn.execute("UPDATE vocabulary SET documents = documents - 1 WHERE term = ANY(%s)", (words,))
-            self.conn.execute("DELETE FROM vocabulary WHERE term = ANY(%s) AND documents <= 0", (words,))
+        self.vocabulary_change.subtract({word for title, text in rows for word in (title + " " + text).split()})
         self.conn.execute("DELETE FROM documents WHERE id = %s", (doc_id,))
 
     def put(self, doc: Document, chunks: list[Chunk], terms: list[tuple[str, str]],
@@ -529,14 +550,21 @@ class PgPublication:
                 [(doc.id, chunk.ord, chunk.heading, chunk.text, chunk.hash, title, text, dim,
                   HalfVector(np.asarray(vector, dtype=np.float32)))
                  for chunk, (title, text), vector in zip(chunks, terms, vectors, strict=True)])
-        words = sorted({word for title, text in terms for word in (title + " " + text).split()})
-        if words:
-            self.conn.execute(
-                "INSERT INTO vocabulary (term, documents) SELECT unnest(%s::text[]), 1"
-                " ON CONFLICT (term) DO UPDATE SET documents = vocabulary.documents + 1", (words,))
+        self.vocabulary_change.update({word for title, text in terms for word in (title + " " + text).split()})
 
     def commit(self) -> None:
-        """Build the HNSW index if this generation needs one it lacks, and record the generation."""
+        """Count the vocabulary's changes in, build the HNSW index if this generation needs one it
+        lacks, and record the generation."""
+        change = {term: count for term, count in self.vocabulary_change.items() if count}
+        if change:
+            # once per term and publication: a row updated once per document of a full run made
+            # PostgreSQL walk ever longer chains of versions (10 minutes at 60k documents)
+            terms = sorted(change)
+            self.conn.execute(
+                "INSERT INTO vocabulary (term, documents) SELECT * FROM unnest(%s::text[], %s::int[])"
+                " ON CONFLICT (term) DO UPDATE SET documents = vocabulary.documents + EXCLUDED.documents",
+                (terms, [change[term] for term in terms]))
+            self.conn.execute("DELETE FROM vocabulary WHERE term = ANY(%s) AND documents <= 0", (terms,))
         dim = self.build.dim
         if self.approximate and not self.storage.has_graph(dim):
             graph = self.storage.graph

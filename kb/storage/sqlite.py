@@ -185,6 +185,12 @@ class SqliteStore:
                 ((model, digest, np.asarray(v, dtype=np.float32).tobytes()) for digest, v in vectors.items()),
             )
 
+    def embedding_cache(self, batch: int = 1000) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+        cursor = self.conn.execute("SELECT model, hash, vector FROM embeddings ORDER BY model")
+        while rows := cursor.fetchmany(batch):
+            for model in dict.fromkeys(row[0] for row in rows):
+                yield model, {r[1]: np.frombuffer(r[2], dtype=np.float32) for r in rows if r[0] == model}
+
     def backup_to(self, path: Path) -> None:
         """A consistent copy of the whole database into ``path``, even while a run writes."""
         target = sqlite3.connect(path)
