@@ -138,21 +138,22 @@ def sweep(results: Results, plan: Plan, dim: int, queries: list[str]) -> None:
     results.note(SWEEP, (
         f"Synthetic indexes (`bench/synthetic.py`): documents from the synthetic corpus generator (real text, so "
         f"terms and keyword hits are realistic), indexed by the real pipeline, but with random unit vectors of "
-        f"the default model's dimension ({dim}) instead of the model's; query vectors are random too, and the "
+        f"the default model's dimension ({dim}) instead of the model's, clustered as in the scale section "
+        "(`ClusteredEmbedder`); query vectors are drawn the same way, and the "
         "query embedding is left out. The 5k-document index holds the same documents as the synthetic corpus of "
         "the indexing section. The vector index is exact or HNSW as the indexer chooses at that size "
         "(KB_ANN_MIN_CHUNKS). Figures per pass over the judged queries, with a warm query cache. PostgreSQL: the "
         "same documents and vectors in a database of a local PostgreSQL 18 with pgvector 0.8 (`bench/postgres.py`, "
         "over a Unix socket), the vector search in the engine. Recall@10: the share of the exact 10 nearest "
-        "passages that the vector search returns, for 200 random query vectors."))
+        "passages that the vector search returns, for 200 new query vectors drawn like the passages."))
 
 
 def measure_size(results: Results, plan: Plan, label: str, documents: int, backend: str, settings, dim: int,
                  queries: list[str]) -> None:
-    stand_in = synthetic.RandomEmbedder(plan.model, dim)
+    model = synthetic.stand_in(plan.model, dim, documents)
 
     def make_kb() -> KnowledgeBase:
-        return KnowledgeBase(settings, embedder=stand_in)
+        return KnowledgeBase(settings, embedder=model)
 
     runs, kb = passes(make_kb, queries, plan.runs, fresh=False)
     health = kb.health()
@@ -171,7 +172,7 @@ def measure_size(results: Results, plan: Plan, label: str, documents: int, backe
         limit = 25 if shared else 10
         results.target(f"everything but query embedding p50 ≤ {limit} ms at 100k chunks ({backend})", p50, "ms",
                        p50 <= limit, f"{chunks} chunks, {kind} index")
-        probes = synthetic.RandomEmbedder("probe", dim).embed_queries([f"probe {n}" for n in range(200)])
+        probes = model.embed_queries([f"probe {n}" for n in range(200)])  # new points, drawn the same way
         recall = kb.vector_recall(probes, 10)
         results.add(SWEEP, f"{name}: HNSW recall@10 against exact search", "", [recall])
         if shared:

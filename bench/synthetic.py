@@ -2,7 +2,8 @@
 
 The documents come from ``bench.corpus`` (real text, so the keyword side and its FTS5 rows
 behave as they would), and go through the real write path (``KnowledgeBase.index_run``), but
-the embedder is ``RandomEmbedder``: a random unit vector per text, the same for the same text.
+the embedder is ``ClusteredEmbedder``: a vector per text near one of many sub-topic centres,
+the same for the same text.
 Query latency without the query's embedding depends on the number and dimension of vectors,
 not on their meaning. A built index is kept under the work folder and reused while the generator,
 the schema and the settings are unchanged.
@@ -17,39 +18,55 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import corpus, postgres
+from bench import corpus, postgres, scale
 from bench.plan import CHUNKS_PER_DOC
 from indexer.pipeline import scan
-from kb import SCHEMA_VERSION, KnowledgeBase, VectorIndex, load_settings
+from kb import ANN_MIN_CHUNKS, SCHEMA_VERSION, KnowledgeBase, VectorIndex, load_settings
 
 
-class RandomEmbedder:
-    """A random unit vector per text (seeded by the text): a stand-in model of any name and dimension."""
+class ClusteredEmbedder:
+    """A stand-in model of any name and dimension whose vectors have neighbours: each text's vector
+    lies near one of many sub-topic centres, drawn as in ``bench/scale.py`` (topics, sub-topics of
+    about thirty passages, isotropic noise), seeded by the text, so the same text always gets the
+    same vector. Uniformly random vectors have no real nearest neighbours, and an HNSW recall
+    measured on them says nothing."""
 
-    def __init__(self, name: str, dim: int) -> None:
+    def __init__(self, name: str, dim: int, passages: int) -> None:
         self.name = name
         self.dim = dim
+        rng = np.random.default_rng(scale.SEED)
+        topics = scale.unit(rng.standard_normal((max(10, passages // 5000), dim), dtype=np.float32))
+        count = max(100, passages // scale.SUBTOPIC)
+        self._centres = scale.unit(topics[rng.integers(len(topics), size=count)]
+                                   + 0.9 * scale.unit(rng.standard_normal((count, dim), dtype=np.float32)))
 
     def _vector(self, text: str) -> np.ndarray:
         seed = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
-        return np.random.default_rng(seed).standard_normal(self.dim, dtype=np.float32)
+        rng = np.random.default_rng(seed)
+        noise = rng.standard_normal(self.dim, dtype=np.float32)
+        vector = self._centres[rng.integers(len(self._centres))] + scale.NOISE * noise / np.linalg.norm(noise)
+        return vector / np.linalg.norm(vector)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = np.stack([self._vector(t) for t in texts])
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.stack([self._vector(t) for t in texts]).astype(np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_passages(texts)
+
+
+def stand_in(model: str, dim: int, documents: int) -> ClusteredEmbedder:
+    """The embedder a synthetic index of ``documents`` documents is built and queried with."""
+    return ClusteredEmbedder(model, dim, int(documents * CHUNKS_PER_DOC))
 
 
 def build(work: Path, content: Path, documents: int, model: str, dim: int) -> Path:
     """A data folder with ``documents`` synthetic documents indexed with random ``dim`` vectors
     under the name ``model``; built once, then reused (see ``_key``)."""
     settings = load_settings()
-    approximate = documents * CHUNKS_PER_DOC >= settings.ann_min_chunks  # the kind the indexer will choose
-    key = _key(documents, model, dim, _index_kind(dim, approximate), settings.chunk_words)
+    approximate = documents * CHUNKS_PER_DOC >= (settings.ann_min_chunks or ANN_MIN_CHUNKS)  # as the indexer will
+    key = _key(documents, model, dim, _index_kind(dim, approximate), settings.chunk_words, "clustered")
     data = work / f"sweep-{documents}-{dim}"
     marker = data / ".complete"
     if marker.exists() and marker.read_text() == key:
@@ -66,7 +83,8 @@ def build_shared(work: Path, content: Path, documents: int, model: str, dim: int
     (the embedding cache copied from the embedded one), then reused."""
     embedded = build(work, content, documents, model, dim)
     settings = load_settings().replace(content_dir=content, model=model)
-    key = _key(documents, model, dim, "postgres", settings.chunk_words, settings.ann_min_chunks)
+    key = _key(documents, model, dim, "postgres", settings.chunk_words, settings.ann_min_chunks, "clustered",
+               "passage_vectors")
     marker = work / f"sweep-{documents}-{dim}-postgres.complete"
     server = postgres.server(work)
     fresh = not (marker.exists() and marker.read_text() == key)
@@ -85,7 +103,7 @@ def _index(settings, work: Path, documents: int, dim: int, copy_from: Path | Non
     corpus.generate(source, documents, settings.content_dir)
     docs, _ = scan(source, 10_000_000)
     shutil.rmtree(source)
-    kb = KnowledgeBase(settings, embedder=RandomEmbedder(settings.model, dim))
+    kb = KnowledgeBase(settings, embedder=stand_in(settings.model, dim, documents))
     try:
         if copy_from is not None:
             source_kb = KnowledgeBase(settings.replace(data_dir=copy_from, database_url=None))

@@ -189,7 +189,8 @@ def format_table(report: dict) -> str:
     profile = report["profile"]
     used = "its own profile" if profile["calibrated"] else "no profile of its own: the documented defaults"
     modes = list(report["modes"])
-    lines = [f"{report['dataset']}: {report['queries']} judged queries, model {report['model']} ({used})",
+    store = ", in PostgreSQL" if report.get("store") == "postgresql" else ""
+    lines = [f"{report['dataset']}: {report['queries']} judged queries, model {report['model']} ({used}){store}",
              f"{'nDCG@10':<18}" + "".join(f"{mode:>9}" for mode in modes)
              + (f"{'R@10':>9}{'MRR@10':>8}" if "hybrid" in modes else "")]
     rows = [(f"all ({report['queries']})", report["modes"])]

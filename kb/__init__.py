@@ -45,7 +45,7 @@ from kb.profiles import load_embedder, profile_for
 from kb.related import RelatedParams
 from kb.rendering import render_body, render_markdown
 from kb.search import CANDIDATES, MAX_LIMIT, MAX_OFFSET, MODES, Filters, Page, Result
-from kb.storage.faiss_index import HNSW, Graph, VectorIndex
+from kb.storage.faiss_index import ANN_MIN_CHUNKS, HNSW, Graph, VectorIndex
 from kb.storage.migrations import SCHEMA_VERSION
 from kb.text import html_blocks, markdown_blocks
 
@@ -63,5 +63,6 @@ __all__ = [
     # what evaluation, benchmarks and tuning call: models, ranking maths, metrics, the embedded vector index
     "load_embedder", "profile_for", "CombinedEmbedder", "FusionParams", "fuse_for_mode", "result_pool",
     "RelatedParams", "CANDIDATES", "EMBED_BATCH", "ndcg", "precision", "recall", "summarise", "chunk_document",
-    "join_front_matter", "html_blocks", "markdown_blocks", "VectorIndex", "Graph", "HNSW", "SCHEMA_VERSION",
+    "join_front_matter", "html_blocks", "markdown_blocks", "VectorIndex", "Graph", "HNSW", "ANN_MIN_CHUNKS",
+    "SCHEMA_VERSION",
 ]

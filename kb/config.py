@@ -79,8 +79,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_file_bytes", 2_000_000, _int_between(1_000, 100_000_000),
             "content files larger than this are skipped and reported", "an integer number of bytes"),
     Setting("max_query_chars", 1000, _int_between(10, 100_000), "longest accepted search query", "an integer"),
-    Setting("ann_min_chunks", 20_000, _int_between(1, 10**9),
-            "from this many chunks on, the vector index is approximate (HNSW) instead of exact", "a positive integer"),
+    Setting("ann_min_chunks", None, _int_between(1, 10**9),
+            "from this many chunks on, the vector index is approximate (HNSW) instead of exact; unset: the "
+            "store's own measured switch (20000 embedded, 2000 in PostgreSQL)", "a positive integer"),
     Setting("auth", "none", _choice("none", "header", "token"),
             "how note writers are identified: none (local demo), header (SSO proxy), token (API tokens)",
             "one of none, header, token"),
@@ -110,7 +111,7 @@ class Settings:
     chunk_words: int
     max_file_bytes: int
     max_query_chars: int
-    ann_min_chunks: int
+    ann_min_chunks: int | None
     auth: str
     auth_header: str
     trusted_proxies: tuple[str, ...]

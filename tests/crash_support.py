@@ -108,7 +108,8 @@ def check_database(settings) -> None:
         assert conn.execute("SELECT count(*) FROM documents d WHERE NOT EXISTS"
                             " (SELECT 1 FROM chunks c WHERE c.doc_id = d.id)").fetchone() == (0,)
         dim = int(conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()[0])
-        assert conn.execute("SELECT count(*) FROM chunks WHERE dim <> %s OR vector_dims(embedding) <> %s",
+        assert conn.execute("SELECT count(*) FROM chunks c LEFT JOIN passage_vectors v ON v.chunk_id = c.id"
+                            " WHERE v.chunk_id IS NULL OR v.dim <> %s OR vector_dims(v.embedding) <> %s",
                             (dim, dim)).fetchone() == (0,)
         counted = dict(conn.execute("SELECT term, documents FROM vocabulary").fetchall())
         held: dict[str, int] = {}

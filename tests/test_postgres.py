@@ -71,15 +71,17 @@ def test_from_ann_min_chunks_on_the_engine_walks_an_hnsw_index_and_filters_still
     try:
         assert kb.vector_kind() == "HNSW"
         with psycopg.connect(database) as conn:
-            names = [row[0] for row in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'chunks'")]
-        assert "chunks_hnsw_256" in names
+            names = [row[0] for row in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'passage_vectors'")]
+        assert "passages_hnsw_256" in names
         with psycopg.connect(database) as conn:  # the statement a search runs walks the graph, prepared or not
             register_vector(conn)
             conn.execute("SET enable_seqscan = off")  # (11 passages: left alone, the planner would rather scan)
             plans = ["\n".join(row[0] for row in conn.execute(
-                "EXPLAIN SELECT id FROM chunks WHERE dim = 256 ORDER BY embedding::halfvec(256) <#> %s LIMIT 100",
+                "EXPLAIN SELECT chunk_id FROM passage_vectors WHERE dim = 256 ORDER BY embedding::halfvec(256) <#> %s"
+                " LIMIT 100",
                 (HalfVector(np.ones(256, dtype=np.float32) / 16),), prepare=prepare)) for prepare in (False, True)]
-        assert all("chunks_hnsw_256" in plan for plan in plans), plans
+        assert all("passages_hnsw_256" in plan for plan in plans), plans
         searcher = kb._current_searcher()  # the vector search itself, before the result pool
         everything = searcher.candidates("feedback", "dense", 100)
         assert sum(len(hits) for hits in everything.passages.values()) == 11  # every passage: past ef_search

@@ -25,7 +25,7 @@ from kb.config import Settings
 from kb.documents import Document
 from kb.errors import IndexMissing, InvalidInput
 from kb.storage import Build
-from kb.storage.faiss_index import VectorIndex
+from kb.storage.faiss_index import ANN_MIN_CHUNKS, VectorIndex
 from kb.storage.layout import Layout
 from kb.storage.locks import file_lock
 from kb.storage.sqlite import SqliteStore
@@ -36,7 +36,7 @@ class EmbeddedStorage(SqliteStore):
         self.layout = Layout(settings.data_dir)
         super().__init__(self.layout.database)
         self.content_dir = Path(settings.content_dir)
-        self.ann_min_chunks = settings.ann_min_chunks
+        self.ann_min_chunks = settings.ann_min_chunks or ANN_MIN_CHUNKS
 
     def shutdown(self) -> None:
         self.close()  # connections of other threads close with their threads
