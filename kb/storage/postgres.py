@@ -200,8 +200,9 @@ def _configure(conn: psycopg.Connection) -> None:
 class PostgresStorage:
     """See the module docstring. Each thread holds one pooled connection between ``close`` calls."""
 
-    def __init__(self, settings: Settings, pool_size: int = 10) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.url = str(settings.database_url)
+        pool_size = settings.threads + 2  # a request thread holds one connection; a little room beside
         self.ann_min_chunks = settings.ann_min_chunks or ANN_MIN_CHUNKS
         self.graph = HNSW
         with connect(self.url) as conn:
