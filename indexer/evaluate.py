@@ -95,7 +95,7 @@ def evaluation_base(folder: Path, settings: Settings, fusion: FusionParams | Non
     own = eval_settings(folder, settings, database_url)
     kb = KnowledgeBase(own, embedder=embedder, fusion=fusion)
     embedded = eval_settings(folder, settings)
-    if database_url and (embedded.data_dir / "kb.sqlite3").exists():
+    if database_url and embedded.data_dir.is_dir():
         source = KnowledgeBase(embedded)
         try:
             kb.import_embeddings(source)

@@ -17,9 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,21 +26,12 @@ import pytest
 
 from kb.storage.postgres import RUN_LOCK
 from tests.conftest import ROOT, create_database, drop_database, write_world
+from tests.test_concurrency import request
 from tests.test_crash import vocabulary, write_corpus
 
 pytestmark = pytest.mark.slow
 
 WRITERS = 20
-
-
-def request(url: str, data: dict | None = None, timeout: float = 60) -> tuple[int, dict]:
-    body = None if data is None else json.dumps(data).encode()
-    call = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"} if body else {})
-    try:
-        with urllib.request.urlopen(call, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def free_port(host: str) -> int:
@@ -68,7 +57,7 @@ class Host:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if request(self.url + "/api/health", timeout=5)[0] == 200:
+                if request(self.url + "/api/health")[0] == 200:
                     return
             except OSError:
                 pass

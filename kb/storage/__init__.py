@@ -15,7 +15,7 @@ committed as a whole; a write that fails or is killed leaves the live one in pla
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -196,6 +196,13 @@ class Storage(Protocol):
 
     def shutdown(self) -> None:
         """Release every connection for good (a process that exits needs not)."""
+
+
+def cache_batches(rows: Iterable[tuple[str, str, bytes]]) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """(model, vectors by chunk hash) per model within each batch of embedding-cache rows
+    ``(model, hash, float32 bytes)``: what ``Storage.embedding_cache`` yields."""
+    for model in dict.fromkeys(row[0] for row in rows):
+        yield model, {digest: np.frombuffer(blob, dtype=np.float32) for name, digest, blob in rows if name == model}
 
 
 def open_storage(settings: Settings) -> Storage:

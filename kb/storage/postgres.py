@@ -52,7 +52,7 @@ from kb.chunking import Chunk
 from kb.config import Settings
 from kb.documents import Document
 from kb.errors import Busy, ConfigError, IndexMismatch, InvalidInput, StoreUnavailable
-from kb.storage import Build, ChunkRow, DocMeta, Graph
+from kb.storage import Build, ChunkRow, DocMeta, Graph, cache_batches
 
 # Advisory lock keys, one per purpose ("kb" and a number).
 RUN_LOCK = 0x6B620001
@@ -364,8 +364,7 @@ class PostgresStorage:
         with connect(self.url) as conn, conn.transaction(), conn.cursor(name="embedding_cache") as cursor:
             cursor.execute("SELECT model, hash, vector FROM embeddings ORDER BY model")
             while rows := cursor.fetchmany(batch):
-                for model in dict.fromkeys(row[0] for row in rows):
-                    yield model, {r[1]: np.frombuffer(r[2], dtype=np.float32) for r in rows if r[0] == model}
+                yield from cache_batches(rows)
 
     # writing -----------------------------------------------------------------------------------
 
@@ -542,7 +541,7 @@ class PgPublication:
 
     def remove(self, doc_id: str) -> None:
         rows = self.conn.execute("SELECT title_terms, terms FROM chunks WHERE doc_id = %s", (doc_id,)).fetchall()
-        self.vocabulary_change.subtract({word for title, text in rows for word in (title + " " + text).split()})
+        self.vocabulary_change.subtract(_words(rows))
         self.conn.execute("DELETE FROM documents WHERE id = %s", (doc_id,))
 
     def put(self, doc: Document, chunks: list[Chunk], terms: list[tuple[str, str]],
@@ -567,7 +566,7 @@ class PgPublication:
                 "INSERT INTO passage_vectors (chunk_id, dim, embedding) VALUES (%s, %s, %s)",
                 [(ids[chunk.ord], dim, HalfVector(np.asarray(vector, dtype=np.float32)))
                  for chunk, vector in zip(chunks, vectors, strict=True)])
-        self.vocabulary_change.update({word for title, text in terms for word in (title + " " + text).split()})
+        self.vocabulary_change.update(_words(terms))
 
     def commit(self) -> None:
         """Count the vocabulary's changes in, build the HNSW index if this generation needs one it
@@ -597,6 +596,11 @@ class PgPublication:
     def tidy(self) -> None:
         """After the commit: drop the HNSW index of a model no longer in use."""
         self.storage.drop_graphs(keep=self.build.dim)
+
+
+def _words(terms: Iterable[tuple[str, str]]) -> set[str]:
+    """The distinct analysed terms of a document's passages, from their (title, text) terms."""
+    return {word for title, text in terms for word in (title + " " + text).split()}
 
 
 def _graph_name(dim: int) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 
 from kb.chunking import Chunk
 from kb.documents import Document
-from kb.storage import Build, ChunkRow, DocMeta
+from kb.storage import Build, ChunkRow, DocMeta, cache_batches
 from kb.storage.migrations import migrate
 
 _BATCH = 500  # ids per IN (...) list
@@ -188,8 +188,7 @@ class SqliteStore:
     def embedding_cache(self, batch: int = 1000) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
         cursor = self.conn.execute("SELECT model, hash, vector FROM embeddings ORDER BY model")
         while rows := cursor.fetchmany(batch):
-            for model in dict.fromkeys(row[0] for row in rows):
-                yield model, {r[1]: np.frombuffer(r[2], dtype=np.float32) for r in rows if r[0] == model}
+            yield from cache_batches(rows)
 
     def backup_to(self, path: Path) -> None:
         """A consistent copy of the whole database into ``path``, even while a run writes."""
