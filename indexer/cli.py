@@ -14,6 +14,7 @@ from kb import (
     KINDS,
     LANGUAGES,
     MODES,
+    SORTS,
     Filters,
     KbError,
     KnowledgeBase,
@@ -116,15 +117,31 @@ def _summary(report) -> str:
 @click.option("--lang", type=click.Choice(LANGUAGES), help="Only documents in this language.")
 @click.option("--limit", type=int, default=None, help="Results to show (default KB_TOP_K).")
 @click.option("--offset", type=int, default=0, help="Results to skip (for the next page).")
+@click.option("--date-from", type=click.DateTime(["%Y-%m-%d"]), help="Only documents of this day or later.")
+@click.option("--date-to", type=click.DateTime(["%Y-%m-%d"]), help="Only documents of this day or earlier.")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", help="Best match first, or newest first.")
+@click.option("--as-typed", is_flag=True, help="Search the words as typed, never a spelling correction of them.")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", help="Ranking to use.")
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/search.")
-def search_command(query, limit, offset, mode, as_json, **filters) -> None:
+def search_command(query, limit, offset, mode, sort, as_typed, as_json, date_from, date_to, **filters) -> None:
     """Search the knowledge base in Dutch or English."""
     from web.present import search_json
 
-    page = _kb(click.get_current_context()).search(query, Filters(**filters), limit, offset, mode)
+    dates = {name: value.date().isoformat() if value else None
+             for name, value in (("date_from", date_from), ("date_to", date_to))}
+    page = _kb(click.get_current_context()).search(query, Filters(**filters, **dates), limit, offset, mode,
+                                                  sort=sort, as_typed=as_typed)
     if as_json:
         click.echo(json.dumps(search_json(page), ensure_ascii=False))
+        return
+    if page.corrected_from:
+        click.echo(f"Showing results for “{page.query}” (for “{page.corrected_from}” as typed: --as-typed)")
+    elif page.did_you_mean:
+        click.echo(f"Did you mean “{page.did_you_mean}”?")
+    if not page.answered:
+        click.echo(f"No close match for “{page.query}”.")
+        if page.topics:
+            click.echo("Nearest topics: " + ", ".join(page.topics))
         return
     click.echo(f"{page.total} results ({page.took_ms:.0f} ms)")
     for number, result in enumerate(page.results, start=offset + 1):

@@ -16,18 +16,22 @@ import re
 from pathlib import Path
 
 from kb import (
+    MAX_LIMIT,
     MODES,
     Document,
+    Floor,
     FusionParams,
     KnowledgeBase,
     Settings,
     detect_language,
+    floor_figures,
     precision,
     recall,
     summarise,
 )
 
 K = 10
+NO_ANSWER = "no_answer"  # the query group that the collection cannot answer: the right answer is none
 
 
 def load_queries(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -124,10 +128,12 @@ def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, r
         rankings = {qid: [r.id for r in kb.search(text, limit=K, mode=mode).results] for qid, text in texts.items()}
         rankings_by_mode[mode] = rankings
         report["modes"][mode] = summarise(rankings, qrels, K)
-        for group in sorted(set(groups.values())):
+        for group in sorted(set(groups.values()) - {NO_ANSWER}):
             members = {qid: ranked for qid, ranked in rankings.items() if groups.get(qid) == group}
             figures = report["groups"].setdefault(group, {"queries": len([q for q in members if qrels.get(q)])})
             figures[mode] = summarise(members, qrels, K)
+    if "hybrid" in modes:
+        report["floor"] = _floor_report(kb, texts, groups, qrels)
     if run_out and "hybrid" in rankings_by_mode:
         _write_run(run_out, kb, texts)
     report["below_best"] = below_best(report)
@@ -135,6 +141,20 @@ def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, r
     if related_cases.exists():
         report["related"] = evaluate_related(kb, related_cases)
     return report
+
+
+def _floor_report(kb: KnowledgeBase, texts: dict[str, str], groups: dict[str, str], qrels: dict) -> dict:
+    """The relevance floor's figures: the share of ``no_answer`` queries that get the empty state
+    (spelling corrections included, as search gives them), and the share of the judged-relevant
+    documents of each answerable query's top 10 without a floor that remain among its results."""
+    none = Floor(-2.0, -2.0)
+    judged = [qid for qid in texts if qrels.get(qid)]
+    floored = {qid: [r.id for r in kb.search(texts[qid], limit=MAX_LIMIT).results] for qid in judged}
+    unfloored = {qid: [r.id for r in kb.search(texts[qid], limit=K, floor=none).results] for qid in judged}
+    no_answer = [qid for qid, group in groups.items() if group == NO_ANSWER]
+    for qid in no_answer:
+        floored[qid] = [r.id for r in kb.search(texts[qid], limit=K).results]
+    return floor_figures(floored, unfloored, qrels, no_answer, K)
 
 
 def evaluate_related(kb: KnowledgeBase, path: Path) -> dict:
@@ -203,6 +223,13 @@ def format_table(report: dict) -> str:
     for flag in report.get("below_best", []):
         lines.append(f"! {flag['group']}: hybrid is {flag['gap']:.3f} below {flag['best']}-only "
                      f"(more than {TOLERANCE})")
+    floor = report.get("floor")
+    if floor and floor["relevant"]:
+        line = (f"relevance floor: {floor['kept_relevant']:.1%} of the {floor['relevant']} judged-relevant "
+                "documents in the top 10 stay above it")
+        if floor["no_answer"]:
+            line += f"; {floor['empty_state']:.1%} of the {floor['no_answer']} no-answer queries get the empty state"
+        lines.append(line)
     if "related" in report:
         rel = report["related"]
         lines.append(f"related learning ({rel['cases']} cases): precision@3 {rel['precision@3']:.3f}, "

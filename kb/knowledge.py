@@ -21,10 +21,10 @@ from kb.config import Settings
 from kb.documents import Document, is_valid_id, markdown_document
 from kb.embeddings import Embedder, QueryCache
 from kb.errors import IndexMissing, NotFound
-from kb.fusion import FusionParams
+from kb.fusion import Floor, FusionParams
 from kb.indexing import Applied, IndexRun, IndexWriter
 from kb.notes import note_fields, note_file, validate_note
-from kb.profiles import ModelProfile, load_embedder, profile_for
+from kb.profiles import ModelProfile, load_embedder, profile_for, with_floor
 from kb.related import Related, RelatedParams
 from kb.search import CANDIDATES, Candidates, Filters, Page, Searcher, clean_query
 from kb.storage import Build, DocMeta, open_storage
@@ -43,7 +43,7 @@ class KnowledgeBase:
         """``embedder`` replaces the configured model (tests, benchmarks); ``fusion`` replaces
         the profile's fusion settings (tuning)."""
         self.settings = settings
-        profile = profile_for(settings.model)
+        profile = with_floor(profile_for(settings.model), settings.relevance_floor)
         self.profile: ModelProfile = profile if fusion is None else replace(profile, fusion=fusion)
         self._storage = open_storage(settings)
         self._writer = IndexWriter(self._storage, settings, lambda: self.embedder)
@@ -82,12 +82,20 @@ class KnowledgeBase:
     # reading ----------------------------------------------------------------------------------
 
     def search(self, query: str, filters: Filters | None = None, limit: int | None = None, offset: int = 0,
-               mode: str = "hybrid") -> Page:
-        """One page of results for ``query``; InvalidInput for an empty query or a bad page."""
+               mode: str = "hybrid", sort: str = "relevance", as_typed: bool = False,
+               floor: Floor | None = None) -> Page:
+        """One page of results for ``query``, sorted by relevance or newest first; with ``as_typed``
+        never the results of a spelling correction. ``floor`` replaces the model's (evaluation
+        compares with none). InvalidInput for an empty query or a bad page."""
         searcher = self._current_searcher()
         text = clean_query(query, self.settings.max_query_chars)
         limit = self.settings.top_k if limit is None else limit
-        return searcher.search(text, filters or Filters(), limit, offset, mode)
+        return searcher.search(text, filters or Filters(), limit, offset, mode, sort, as_typed, floor)
+
+    def browse(self, filters: Filters, limit: int | None = None, offset: int = 0) -> Page:
+        """Every document that passes ``filters`` (a tag or a person without words), newest first."""
+        limit = self.settings.top_k if limit is None else limit
+        return self._current_searcher().browse(filters, limit, offset)
 
     def candidates(self, query: str, mode: str = "hybrid", depth: int = CANDIDATES) -> Candidates:
         """Both sides' candidates for ``query`` before fusion (for tuning the fusion)."""

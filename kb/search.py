@@ -2,28 +2,44 @@
 
 A search runs in phases: the candidates of both sides (``Searcher.candidates``), their fusion
 and the results they make (``kb.fusion``), the passage shown for each result, and the facets of
-the whole result list (``kb.facets``). Filters apply inside both candidate searches, not after
-them, so a filtered page is as full as an unfiltered one whenever enough documents match.
+the whole result list (``kb.facets``). The results are the fused documents that reach the model's
+relevance floor: one set per query, which the filters only narrow, so the total is the same on
+every page and a facet's count is what clicking it gives. A query that reaches no floor found
+nothing, and says so; when a word of it is unknown, a spelling correction may find what it meant.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from kb.embeddings import QueryCache
 from kb.errors import InvalidInput
 from kb.facets import FacetTable
-from kb.fusion import Signals, best_passages, fuse_for_mode, group_best, ranking, result_pool
+from kb.fusion import (
+    Floor,
+    Signals,
+    above_floor,
+    best_passages,
+    fuse_for_mode,
+    group_best,
+    ranking,
+    result_pool,
+    strengths,
+)
 from kb.keyword import Analyzer, highlight
 from kb.language import detect_language
 from kb.profiles import ModelProfile
+from kb.spelling import Speller
 from kb.storage import DocMeta, Storage, VectorSearch
 from kb.term_index import TermIndex, term_index_for
 
 MODES = ("hybrid", "dense", "keyword")
+SORTS = ("relevance", "newest")
 # Chunks taken from each side before fusion, whatever page is asked for: the fused ranking, the
 # total and the facets all come from this one candidate set, so page 2 continues page 1.
 CANDIDATES = 100
@@ -31,6 +47,8 @@ MAX_LIMIT = 100
 MAX_OFFSET = 1000
 SNIPPET_CHARS = 320
 SIGNAL_DEPTH = 10  # the dense side's best documents its language share and score spread are read from
+NEAREST = 5  # documents whose tags are offered as topics when nothing reached the floor
+TOPICS = 6
 
 
 @dataclass(frozen=True)
@@ -75,12 +93,19 @@ class Result:
 
 @dataclass
 class Page:
+    """One page of a query's results. ``total``, every page and ``facets`` come from one set: the
+    documents above the floor that pass the filters, so a facet's count is the total its click gives."""
+
     query: str
     total: int
     took_ms: float
     results: list[Result]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # ms per phase
+    answered: bool = True  # False: no document reached the floor, whatever the filters
+    did_you_mean: str | None = None  # the query with unknown words corrected
+    corrected_from: str | None = None  # set when the results are for ``did_you_mean``: the query as typed
+    topics: list[str] = field(default_factory=list)  # when nothing was found: the tags that came closest
 
 
 @dataclass
@@ -92,6 +117,7 @@ class Candidates:
     dense: dict[str, float] = field(default_factory=dict)
     keyword: dict[str, float] = field(default_factory=dict)
     passages: dict[str, list[tuple[int, float, float]]] = field(default_factory=dict)
+    coverage: dict[str, float] = field(default_factory=dict)  # per keyword document, its best passage's
     signals: Signals = field(default_factory=Signals)
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("embed", "vector", "keyword"), 0.0))
 
@@ -106,13 +132,15 @@ def clean_query(query: str | None, max_chars: int) -> str:
     return text
 
 
-def check_page(limit: int, offset: int, mode: str) -> None:
+def check_page(limit: int, offset: int, mode: str = "hybrid", sort: str = "relevance") -> None:
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET}, not {offset}")
     if mode not in MODES:
         raise InvalidInput(f"mode must be one of {', '.join(MODES)}")
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
 
 
 class Searcher:
@@ -139,27 +167,74 @@ class Searcher:
         self.analyzer = Analyzer(self.terms.terms())
         self.facets = FacetTable(self.meta)
 
-    def search(self, query: str, filters: Filters, limit: int, offset: int, mode: str) -> Page:
-        """One page of results, each document once, with its best passage highlighted. The
-        ranking does not depend on the page: ``offset`` and ``limit`` only cut it."""
+    def search(self, query: str, filters: Filters, limit: int, offset: int, mode: str = "hybrid",
+               sort: str = "relevance", as_typed: bool = False, floor: Floor | None = None) -> Page:
+        """One page of results, each document once, with its best passage highlighted. The set of
+        results does not depend on the page, the filters only narrow it, and ``offset`` and
+        ``limit`` only cut it. When the query as typed finds nothing and a spelling correction of
+        it does, the page holds the correction's results (unless ``as_typed``)."""
         started = time.perf_counter()
-        check_page(limit, offset, mode)
+        check_page(limit, offset, mode, sort)
+        floor = floor or self.profile.floor
+        page = self._search(query, filters, limit, offset, mode, sort, floor)
+        if mode == "hybrid":
+            page.did_you_mean = self.speller.suggest(query)
+            if page.did_you_mean and not page.answered and not as_typed:
+                corrected = self._search(page.did_you_mean, filters, limit, offset, mode, sort, floor)
+                if corrected.answered:
+                    corrected.did_you_mean, corrected.corrected_from = page.did_you_mean, query
+                    page = corrected
+        page.took_ms = (time.perf_counter() - started) * 1000
+        page.timings["rest"] = page.took_ms - sum(page.timings.values())
+        return page
+
+    def _search(self, query: str, filters: Filters, limit: int, offset: int, mode: str, sort: str,
+                floor: Floor) -> Page:
         groups = self.analyzer.query_terms(query)
-        found = self.candidates(query, mode, CANDIDATES, filters, groups)
+        found = self.candidates(query, mode, CANDIDATES, None, groups)
         tick = time.perf_counter()
         fused, weight = fuse_for_mode(found.dense, found.keyword, found.signals, mode, self.profile.fusion)
         pool = result_pool(fused, found.dense, found.keyword, self.profile.dense_margin)
-        page = pool[offset : offset + limit]
+        if mode == "hybrid":
+            pool = above_floor(pool, strengths(found.dense, found.coverage, floor), floor)
+        matches = [(doc, score) for doc, score in pool if filters.accepts(self.meta[doc])]
+        if sort == "newest":
+            # stable: within a day, the better match first
+            matches.sort(key=lambda match: self.meta[match[0]].date or "", reverse=True)
+        page = matches[offset : offset + limit]
         fusion = time.perf_counter() - tick
         best = best_passages(page, found.passages, weight, found.keyword)
         rows = self.storage.chunks(best.values())
         seen: dict[str, bool] = {}
         results = [self._result(doc, score, rows.get(best.get(doc)), groups, seen) for doc, score in page]
-        facets = self.facets.count([doc for doc, _ in pool])
-        took = (time.perf_counter() - started) * 1000
         timings = {key: value * 1000 for key, value in {**found.timings, "fusion": fusion}.items()}
-        timings["rest"] = took - sum(timings.values())
-        return Page(query, len(pool), took, results, facets, timings)
+        return Page(query, len(matches), 0.0, results, self.facets.count([doc for doc, _ in matches]), timings,
+                    answered=bool(pool), topics=[] if pool else self.nearest_topics(fused))
+
+    def browse(self, filters: Filters, limit: int, offset: int) -> Page:
+        """Every document that passes the filters (a tag or a person, without words), newest first."""
+        started = time.perf_counter()
+        check_page(limit, offset)
+        matches = sorted((doc for doc, meta in self.meta.items() if filters.accepts(meta)),
+                         key=lambda doc: (self.meta[doc].date or "", doc), reverse=True)
+        page = matches[offset : offset + limit]
+        rows = self.storage.chunks(min(self.chunks_of[doc]) for doc in page if doc in self.chunks_of)
+        first = {row.doc_id: row for row in rows.values()}
+        results = [self._result(doc, 0.0, first.get(doc), [], {}) for doc in page]
+        return Page("", len(matches), (time.perf_counter() - started) * 1000, results, self.facets.count(matches))
+
+    def nearest_topics(self, fused: list[tuple[str, float]]) -> list[str]:
+        """The tags of the documents that came closest, when none was close enough."""
+        counts = Counter(tag for doc, _ in fused[:NEAREST] for tag in self.meta[doc].tags)
+        return [tag for tag, _ in counts.most_common(TOPICS)]
+
+    @cached_property
+    def speller(self) -> Speller:
+        return Speller(self.terms, self.analyzer, self._passage)
+
+    def _passage(self, chunk_id: int) -> str:
+        row = self.storage.chunks([chunk_id]).get(chunk_id)
+        return f"{self.meta[row.doc_id].title} {row.heading} {row.text}" if row else ""
 
     def candidates(self, query: str, mode: str = "hybrid", depth: int = CANDIDATES, filters: Filters | None = None,
                    groups: list[set[str]] | None = None) -> Candidates:
@@ -190,9 +265,11 @@ class Searcher:
             found.keyword = {doc: score for doc, (score, _) in best.items()}
             for chunk_id, doc, score in hits:
                 found.passages.setdefault(doc, []).append((chunk_id, 0.0, score))
+            if best:
+                chunks = np.array([chunk for _, chunk in best.values()], dtype=np.int64)
+                found.coverage = dict(zip(best, self.terms.coverage(groups, chunks).tolist(), strict=True))
             if mode == "hybrid" and best:
-                best_chunk = max(best.values())[1]
-                coverage = self.coverage(groups, self.terms.present(best_chunk, set().union(*groups)))
+                coverage = found.coverage[max(best, key=lambda doc: best[doc])]
                 best_documents = ranking(found.dense)[:SIGNAL_DEPTH]
                 spread = [found.dense[doc] for doc in best_documents]
                 found.signals = Signals(coverage, self._same_language(query, best_documents),
@@ -214,17 +291,6 @@ class Searcher:
         if not language or not best:
             return 1.0
         return sum(self.meta[doc].lang == language for doc in best) / len(best)
-
-    def coverage(self, groups: list[set[str]], present: set[str]) -> float:
-        """Share of the query's weight (IDF) among the ``present`` terms: near 1 when the keyword
-        side found the query's words together, low when it only caught a few of them."""
-        total = matched = 0.0
-        for group in groups:
-            weight = self.terms.idf(group)
-            total += weight
-            if group & present:
-                matched += weight
-        return matched / total if total else 0.0
 
     def _result(self, doc: str, score: float, chunk, groups, seen: dict[str, bool]) -> Result:
         meta = self.meta[doc]

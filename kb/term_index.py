@@ -140,6 +140,30 @@ class TermIndex:
                     out.add(term)
         return out
 
+    def coverage(self, groups: list[set[str]], chunk_ids: np.ndarray) -> np.ndarray:
+        """Per chunk, the share of the query's weight (the IDF of its words) among the words the
+        chunk holds: near 1 when it holds the whole query, low when it only catches a word or two."""
+        rows = self.positions(chunk_ids)
+        if len(rows) != len(chunk_ids):
+            raise ValueError("coverage asked for chunks this generation does not hold")
+        matched = np.zeros(len(rows), dtype=np.float64)
+        total = 0.0
+        for group in groups:
+            weight = self.idf(group)
+            total += weight
+            columns = [self.vocabulary[term] for term in group if term in self.vocabulary]
+            if columns and len(rows):
+                holders = np.concatenate([self._chunks[self._starts[c] : self._starts[c + 1]] for c in columns])
+                matched += weight * np.isin(rows, holders)
+        return matched / total if total else matched
+
+    def first_chunk(self, term: str) -> int | None:
+        """The id of the first chunk that holds ``term``, if any."""
+        column = self.vocabulary.get(term)
+        if column is None or self._starts[column] == self._starts[column + 1]:
+            return None
+        return int(self.ids[self._chunks[self._starts[column]]])
+
     def terms(self) -> set[str]:
         """Every term that some chunk holds."""
         counts = np.diff(self._starts)

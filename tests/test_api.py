@@ -25,7 +25,9 @@ def test_search_answers_with_the_contract_shape(client):
     response = client.get("/api/search", query_string={"q": "state lock terraform", "limit": 3})
     assert response.status_code == 200
     body = response.get_json()
-    assert list(body) == ["query", "total", "took_ms", "results"]
+    assert list(body) == ["query", "total", "took_ms", "results", "facets", "did_you_mean", "showing_results_for",
+                          "searched_as_typed", "suggestions"]
+    assert set(body["facets"]) == {"kind", "tag", "author", "lang"}
     assert body["query"] == "state lock terraform" and body["total"] >= 1
     first = body["results"][0]
     assert set(first) == {"id", "kind", "title", "url", "snippet", "score", "author", "date", "tags", "lang"}

@@ -41,11 +41,54 @@ def test_filters_narrow_results(indexed, field, value, expected):
     assert set(ids(page)) == expected
 
 
-def test_filters_over_fetch_until_limit_is_filled(indexed):
-    settings, kb = indexed
-    # only one forum document exists and it ranks last for this query; it must still be found
-    page = kb.search("feedback geven situatie gedrag", Filters(kind="forum"), limit=1)
-    assert ids(page) == ["forum/terraform-state-lock"]
+def test_filters_narrow_the_results_of_the_query_and_never_add_to_them(indexed):
+    _, kb = indexed
+    query = "feedback geven situatie gedrag onboarding"
+    everything = kb.search(query, limit=100)
+    assert everything.total == len(everything.results) > 1
+    for kind in ("article", "session", "forum"):
+        page = kb.search(query, Filters(kind=kind), limit=100)
+        assert ids(page) == [r.id for r in everything.results if r.kind == kind]
+        assert page.total == everything.facets["kind"].get(kind, 0)
+
+
+def test_a_query_nothing_matches_finds_nothing_and_offers_the_nearest_topics(indexed):
+    _, kb = indexed
+    page = kb.search("zzzzzz qqqqq")
+    assert (page.total, page.results, page.answered) == (0, [], False)
+    assert all(not values for values in page.facets.values())
+    assert page.topics  # the tags of what came closest, to browse instead
+
+
+def test_an_unknown_word_gets_a_suggestion_and_the_corrected_results(indexed):
+    _, kb = indexed
+    page = kb.search("terrafrom")
+    assert page.did_you_mean == "terraform"
+    as_typed = kb.search("terrafrom", as_typed=True)
+    if not as_typed.answered:  # the typo alone finds nothing: the correction's results are shown
+        assert (page.corrected_from, page.query) == ("terrafrom", "terraform") and page.total
+    assert kb.search("terraform").did_you_mean is None
+
+
+def test_newest_first_and_a_date_range_sort_and_narrow_the_same_results(indexed):
+    _, kb = indexed
+    query = "feedback onboarding terraform toegankelijkheid"
+    best = kb.search(query, limit=100)
+    newest = kb.search(query, limit=100, sort="newest")
+    assert sorted(ids(newest)) == sorted(ids(best))
+    dates = [r.date or "" for r in newest.results]
+    assert dates == sorted(dates, reverse=True)
+    within = kb.search(query, Filters(date_from="2025-01-01", date_to="2025-06-30"), limit=100)
+    assert ids(within) == [r.id for r in best.results if "2025-01-01" <= (r.date or "") <= "2025-06-30"]
+
+
+def test_a_tag_without_words_lists_everything_that_carries_it_newest_first(indexed):
+    _, kb = indexed
+    page = kb.browse(Filters(tag="onboarding"))
+    assert page.total == len(page.results) >= 1
+    assert all("onboarding" in r.tags for r in page.results)
+    dates = [r.date or "" for r in page.results]
+    assert dates == sorted(dates, reverse=True)
 
 
 def test_pagination_and_total(indexed):

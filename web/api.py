@@ -10,7 +10,7 @@ from web import knowledge
 from web.notes import save_note
 from web.openapi import openapi
 from web.present import document_json, document_url, related_json, search_json
-from web.search import read_query
+from web.search import read_query, run
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -18,7 +18,9 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @bp.get("/search")
 def search():
     query = read_query(request.args)
-    return jsonify(search_json(knowledge().search(query.text, query.filters, query.limit, query.offset)))
+    if not query.text.strip():
+        raise InvalidInput("the search query is empty: give q (to list a tag or a person, use /search?tag=…)")
+    return jsonify(search_json(run(query)))
 
 
 @bp.get("/documents/<path:doc_id>")

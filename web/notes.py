@@ -26,7 +26,9 @@ def save_note(data) -> Document:
 def form():
     note_writer(knowledge().settings)  # say "not allowed" before anyone types a whole note
     if request.method == "GET":
-        values = {"date": dt.date.today().isoformat(), "language": ui_language(), "format": FORMATS[0]}
+        values = {"date": dt.date.today().isoformat(), "language": ui_language(), "format": FORMATS[0],
+                  # a proposal from a search that found nothing arrives with its question as the title
+                  **{name: request.args[name][:200] for name in ("title", "tags") if request.args.get(name)}}
         return render_template("note_form.html", values=values, errors={}, preview=None, formats=FORMATS)
     values = {name: request.form.get(name, "") for name in FIELDS}
     if request.form.get("action") == "preview":

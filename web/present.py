@@ -25,7 +25,10 @@ def search_json(page: Page) -> dict:
     for result in page.results:
         fields = {**vars(result), "url": document_url(result.id)}
         results.append({key: fields[key] for key in RESULT_FIELDS})
-    return {"query": page.query, "total": page.total, "took_ms": round(page.took_ms, 2), "results": results}
+    return {"query": page.query, "total": page.total, "took_ms": round(page.took_ms, 2), "results": results,
+            "facets": page.facets, "did_you_mean": page.did_you_mean, "showing_results_for":
+            page.query if page.corrected_from else None, "searched_as_typed": page.corrected_from,
+            "suggestions": {"topics": page.topics} if not page.answered else None}
 
 
 def suggestion_json(item: dict, lang: str = "en") -> dict:

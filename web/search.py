@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from flask import Blueprint, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from kb import KINDS, LANGUAGES, MAX_OFFSET, Filters, InvalidInput, Page
+from kb import KINDS, LANGUAGES, MAX_OFFSET, SORTS, Filters, InvalidInput, Page
 from web import knowledge
 
 bp = Blueprint("search", __name__)
 
 FILTERS = ("kind", "tag", "author", "lang")
+DATES = ("date_from", "date_to")
 FACET_SIZES = {"kind": 10, "tag": 12, "author": 10, "lang": 5}
 TOP_TAGS = 12
 
@@ -25,6 +28,8 @@ class Query:
     filters: Filters
     limit: int | None
     offset: int
+    sort: str = "relevance"
+    as_typed: bool = False  # never replaced by a spelling correction
 
 
 def read_query(args: MultiDict) -> Query:
@@ -34,12 +39,40 @@ def read_query(args: MultiDict) -> Query:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, not {values['kind']!r}")
     if values["lang"] and values["lang"] not in LANGUAGES:
         raise InvalidInput(f"lang must be one of {', '.join(LANGUAGES)}, not {values['lang']!r}")
+    for name in DATES:
+        values[name] = _date(args, name)
+    if values["date_from"] and values["date_to"] and values["date_from"] > values["date_to"]:
+        raise InvalidInput(f"date_from ({values['date_from']}) is after date_to ({values['date_to']})")
+    sort = (args.get("sort") or "relevance").strip()
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     return Query(
         text=args.get("q", ""),
         filters=Filters(**values),
         limit=_integer(args, "limit", None),
         offset=_integer(args, "offset", 0),
+        sort=sort,
+        as_typed=(args.get("as_typed") or "") in ("1", "true"),
     )
+
+
+def _date(args: MultiDict, name: str) -> str | None:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date as YYYY-MM-DD, not {raw!r}") from None
+
+
+def run(query: Query) -> Page:
+    """The page of results a request asks for: a search, or with a tag or a person and no words,
+    everything that carries it, newest first."""
+    kb = knowledge()
+    if not query.text.strip():
+        return kb.browse(query.filters, query.limit, query.offset)
+    return kb.search(query.text, query.filters, query.limit, query.offset, sort=query.sort, as_typed=query.as_typed)
 
 
 def _integer(args: MultiDict, name: str, default: int | None) -> int | None:
@@ -57,27 +90,42 @@ def _integer(args: MultiDict, name: str, default: int | None) -> int | None:
 def page():
     query = read_query(request.args)
     kb = knowledge()
-    # A tag or person link without words lists what carries that tag or name, best first.
-    words = query.text.strip() or query.filters.tag or query.filters.author
-    if not words:
+    if not query.text.strip() and not query.filters.active():
         return render_template("search.html", page=None, query=query, topics=kb.topics(TOP_TAGS))
-    results = kb.search(words, query.filters, query.limit, query.offset)
+    results = run(query)
     learn_more = kb.learn_more([r.id for r in results.results])
     return render_template(
         "search.html", page=results, query=query, learn_more=learn_more,
         titles=kb.titles(evidence_ids(learn_more)), facets=facets(results, query),
         active=active_filters(query), pages=pagination(results, query),
-        topics=[] if results.results else kb.topics(TOP_TAGS),
+        topics=results.topics or ([] if results.results else kb.topics(TOP_TAGS)),
+        forum_url=forum_link(kb.settings.forum_url, results.query), search_url=search_url,
+        hidden_fields=hidden_fields,
+        sorts=[{"value": value, "url": search_url(query, sort=None if value == "relevance" else value),
+                "current": value == query.sort} for value in SORTS],
     )
+
+
+def forum_link(forum_url: str | None, query: str) -> str | None:
+    """A new forum topic with the question as its title (Discourse's ``/new-topic``), if there is a forum."""
+    return f"{forum_url}/new-topic?{urlencode({'title': query})}" if forum_url else None
 
 
 def search_url(query: Query, **changes) -> str:
     """This search with some filters changed (``None`` removes one) and from the first page."""
-    params = {"q": query.text or None, **{name: getattr(query.filters, name) for name in FILTERS}}
+    params = {"q": query.text or None, **{name: getattr(query.filters, name) for name in FILTERS + DATES},
+              "sort": None if query.sort == "relevance" else query.sort}
     params.update(changes)
     if query.limit and "limit" not in changes:
         params["limit"] = query.limit
     return url_for("search.page", **{key: value for key, value in params.items() if value})
+
+
+def hidden_fields(query: Query) -> dict[str, str]:
+    """The fields that keep this search when a form changes only its dates."""
+    fields = {"q": query.text, **{name: getattr(query.filters, name) for name in FILTERS},
+              "sort": None if query.sort == "relevance" else query.sort}
+    return {name: value for name, value in fields.items() if value}
 
 
 def facets(results: Page, query: Query) -> list[dict]:
@@ -97,7 +145,7 @@ def facets(results: Page, query: Query) -> list[dict]:
 
 def active_filters(query: Query) -> list[dict]:
     return [{"name": name, "value": getattr(query.filters, name), "url": search_url(query, **{name: None})}
-            for name in FILTERS if getattr(query.filters, name)]
+            for name in FILTERS + DATES if getattr(query.filters, name)]
 
 
 def pagination(results: Page, query: Query) -> dict:

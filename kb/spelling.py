@@ -1,0 +1,93 @@
+"""Did you mean: a query word the index does not know, replaced by a frequent one a letter or two away.
+
+The index holds stems, in Dutch and English, so a typed word is compared through its stems with
+the stems of the vocabulary that enough chunks hold; the suggestion is then shown as a word that
+really occurs in the content ("onbaording" → stem "onboard" → "onboarding"), taken from a passage
+that holds the stem. The vocabulary is read when a query first needs it, not per generation.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from kb.keyword import ANY_STOPWORD, Analyzer, stem, tokens
+from kb.term_index import TermIndex
+
+MIN_CHUNKS = 2  # a suggestion is a term at least this many passages hold
+MIN_WORD = 4  # shorter words are too often right and rare (codes, names)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def max_distance(word: str) -> int:
+    """How many edits (a swap of two neighbours is one) a word may be from its suggestion."""
+    return 1 if len(word) <= 6 else 2
+
+
+class Speller:
+    """Suggestions for the unknown words of queries over one generation's terms."""
+
+    def __init__(self, terms: TermIndex, analyzer: Analyzer, passage: Callable[[int], str]) -> None:
+        """``passage(chunk id)`` is a chunk's text, where a suggested stem's surface form is found."""
+        self.terms = terms
+        self.analyzer = analyzer
+        self.passage = passage
+        self._choices: list[str] | None = None
+        self._surface: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def unknown(self, word: str) -> bool:
+        """A word worth correcting: long enough, letters only, and none of its stems indexed."""
+        return (len(word) >= MIN_WORD and word.isalpha() and word not in ANY_STOPWORD
+                and not any(self.terms.document_frequency(form) for form in self.analyzer.forms(word)))
+
+    def suggest(self, query: str) -> str | None:
+        """The query with each unknown word replaced by its closest frequent word, or None when
+        every word is known or none has a close neighbour."""
+        replacements = {}
+        for word in dict.fromkeys(tokens(query)):
+            if self.unknown(word):
+                better = self.correct(word)
+                if better:
+                    replacements[word] = better
+        if not replacements:
+            return None
+        return _WORD.sub(lambda match: replacements.get(match.group().lower(), match.group()), query)
+
+    def correct(self, word: str) -> str | None:
+        """The word that the content uses instead of ``word``, or None."""
+        limit = max_distance(word)
+        found: dict[str, int] = {}
+        for typed in {word, stem(word, "nl"), stem(word, "en")}:
+            for term, distance, _ in process.extract(typed, self.choices(), scorer=OSA.distance,
+                                                     score_cutoff=limit, limit=20):
+                found[term] = min(distance, found.get(term, limit))
+        if not found:
+            return None
+        term = min(found, key=lambda t: (found[t], -self.terms.document_frequency(t), t))
+        return self.surface(term, word)
+
+    def choices(self) -> list[str]:
+        if self._choices is None:
+            with self._lock:
+                if self._choices is None:
+                    self._choices = sorted(term for term in self.terms.terms() if term.isalpha()
+                                           and len(term) >= MIN_WORD - 1
+                                           and self.terms.document_frequency(term) >= MIN_CHUNKS)
+        return self._choices
+
+    def surface(self, term: str, typed: str) -> str:
+        """The commonest word of a passage holding ``term`` whose stem it is (the stem itself
+        when no word of that passage stems to it)."""
+        if term not in self._surface:
+            chunk = self.terms.first_chunk(term)
+            text = self.passage(chunk) if chunk is not None else ""
+            words = Counter(token for token in tokens(text) if term in (stem(token, "nl"), stem(token, "en")))
+            best = min(words, key=lambda w: (OSA.distance(w, typed), -words[w], w)) if words else term
+            self._surface[term] = best
+        return self._surface[term]
