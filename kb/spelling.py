@@ -21,12 +21,15 @@ from kb.term_index import TermIndex
 
 MIN_CHUNKS = 2  # a suggestion is a term at least this many passages hold
 MIN_WORD = 4  # shorter words are too often right and rare (codes, names)
+SURFACE_PASSAGES = 5  # passages read for the word a stem stands for
+MAX_WORDS = 8  # longer queries are pasted questions: their rare words are names and details, not typos
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def max_distance(word: str) -> int:
-    """How many edits (a swap of two neighbours is one) a word may be from its suggestion."""
-    return 1 if len(word) <= 6 else 2
+    """How many edits (a swap of two neighbours is one) a word may be from its suggestion: more
+    would turn words the content does not use ("camping", "dochter") into ones it does."""
+    return 1 if len(word) < 10 else 2
 
 
 class Speller:
@@ -49,8 +52,11 @@ class Speller:
     def suggest(self, query: str) -> str | None:
         """The query with each unknown word replaced by its closest frequent word, or None when
         every word is known or none has a close neighbour."""
+        words = tokens(query)
+        if len(words) > MAX_WORDS:
+            return None
         replacements = {}
-        for word in dict.fromkeys(tokens(query)):
+        for word in dict.fromkeys(words):
             if self.unknown(word):
                 better = self.correct(word)
                 if better:
@@ -70,7 +76,9 @@ class Speller:
         if not found:
             return None
         term = min(found, key=lambda t: (found[t], -self.terms.document_frequency(t), t))
-        return self.surface(term, word)
+        better = self.surface(term)
+        # the stems were close; the words must be too ("camping" stems to "camp", near "came")
+        return better if better != word and OSA.distance(better, word) <= limit else None
 
     def choices(self) -> list[str]:
         if self._choices is None:
@@ -81,13 +89,18 @@ class Speller:
                                            and self.terms.document_frequency(term) >= MIN_CHUNKS)
         return self._choices
 
-    def surface(self, term: str, typed: str) -> str:
-        """The commonest word of a passage holding ``term`` whose stem it is (the stem itself
-        when no word of that passage stems to it)."""
+    def surface(self, term: str) -> str:
+        """The commonest word that stems to ``term`` in the first passages that hold it (the
+        stem itself when none does)."""
         if term not in self._surface:
-            chunk = self.terms.first_chunk(term)
-            text = self.passage(chunk) if chunk is not None else ""
-            words = Counter(token for token in tokens(text) if term in (stem(token, "nl"), stem(token, "en")))
-            best = min(words, key=lambda w: (OSA.distance(w, typed), -words[w], w)) if words else term
-            self._surface[term] = best
+            words: Counter = Counter()
+            for chunk in self.terms.chunks_with(term, SURFACE_PASSAGES):
+                for token in tokens(self.passage(chunk)):
+                    parts = self.analyzer.split_compound(token) or ()
+                    for word in (token, *parts):  # "onboardingstraject" holds "onboarding"
+                        if term in (stem(word, "nl"), stem(word, "en")):
+                            words[word] += 1
+                if words:
+                    break
+            self._surface[term] = min(words, key=lambda w: (-words[w], w)) if words else term
         return self._surface[term]

@@ -157,12 +157,13 @@ class TermIndex:
                 matched += weight * np.isin(rows, holders)
         return matched / total if total else matched
 
-    def first_chunk(self, term: str) -> int | None:
-        """The id of the first chunk that holds ``term``, if any."""
+    def chunks_with(self, term: str, count: int) -> list[int]:
+        """The ids of the first ``count`` chunks that hold ``term``."""
         column = self.vocabulary.get(term)
-        if column is None or self._starts[column] == self._starts[column + 1]:
-            return None
-        return int(self.ids[self._chunks[self._starts[column]]])
+        if column is None:
+            return []
+        start = self._starts[column]
+        return self.ids[self._chunks[start : min(start + count, self._starts[column + 1])]].tolist()
 
     def terms(self) -> set[str]:
         """Every term that some chunk holds."""

@@ -36,6 +36,42 @@ def test_search_answers_with_the_contract_shape(client):
     assert len(body["results"]) <= 3
 
 
+def test_a_search_nothing_matches_answers_total_zero_with_topics_to_try(client):
+    body = client.get("/api/search", query_string={"q": "xqzvbl plorf wibbletronic"}).get_json()
+    assert (body["total"], body["results"]) == (0, [])
+    assert body["suggestions"]["topics"] and all(not counts for counts in body["facets"].values())
+    answered = client.get("/api/search", query_string={"q": "onboarding"}).get_json()
+    assert answered["total"] and answered["suggestions"] is None
+
+
+def test_a_typo_gets_did_you_mean_and_as_typed_keeps_the_words(client):
+    body = client.get("/api/search", query_string={"q": "terrafrom"}).get_json()
+    assert body["did_you_mean"] == "terraform"
+    if body["showing_results_for"]:
+        assert (body["showing_results_for"], body["searched_as_typed"]) == ("terraform", "terrafrom")
+        typed = client.get("/api/search", query_string={"q": "terrafrom", "as_typed": "1"}).get_json()
+        assert typed["query"] == "terrafrom" and typed["showing_results_for"] is None
+
+
+def test_sort_newest_and_dates_narrow_and_order(client):
+    query = {"q": "onboarding feedback terraform toegankelijk", "limit": 100}
+    best = client.get("/api/search", query_string=query).get_json()
+    newest = client.get("/api/search", query_string={**query, "sort": "newest"}).get_json()
+    assert sorted(r["id"] for r in newest["results"]) == sorted(r["id"] for r in best["results"])
+    assert [r["date"] for r in newest["results"]] == sorted((r["date"] for r in newest["results"]), reverse=True)
+    dated = client.get("/api/search", query_string={**query, "date_from": "2025-04-01"}).get_json()
+    assert dated["total"] == sum(r["date"] >= "2025-04-01" for r in best["results"])
+
+
+@pytest.mark.parametrize("params, word", [
+    ({"sort": "oldest"}, "sort"), ({"date_from": "yesterday"}, "date_from"), ({"date_to": "2025-13-01"}, "date_to"),
+    ({"date_from": "2025-05-01", "date_to": "2025-01-01"}, "after"),
+])
+def test_bad_sort_or_dates_are_400_with_a_message(client, params, word):
+    response = client.get("/api/search", query_string={"q": "onboarding", **params})
+    assert response.status_code == 400 and word in response.get_json()["error"]["message"]
+
+
 def test_search_filters_narrow_the_results(client):
     body = client.get("/api/search", query_string={"q": "onboarding feedback terraform", "kind": "forum"}).get_json()
     assert body["results"] and {r["kind"] for r in body["results"]} == {"forum"}
@@ -216,6 +252,10 @@ def test_openapi_describes_every_api_path(app, client):
     assert set(schemas["SearchResult"]["properties"]) == {"id", "kind", "title", "url", "snippet", "score",
                                                           "author", "date", "tags", "lang"}
     assert set(schemas["Error"]["properties"]["error"]["required"]) == {"code", "message"}
+    page = client.get("/api/search", query_string={"q": "onboarding"}).get_json()
+    assert list(schemas["SearchPage"]["properties"]) == list(page)
+    parameters = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    assert {"date_from", "date_to", "sort", "as_typed"} <= parameters
 
 
 def test_new_index_generation_is_served_without_restart(client, config):

@@ -66,7 +66,7 @@ def test_colleague_searches_in_dutch_reads_and_follows_related_learning(server, 
     first = cards.first.locator("h2 a")
     assert "onboarding" in (first.get_attribute("href") or "")
     assert page.locator("ol.cards mark").count() > 0
-    assert page.locator(".facets").is_visible()
+    assert page.locator("details.filters").is_visible() and page.locator("details.filters li a").first.is_visible()
     page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=True)
 
     first.click()
@@ -122,3 +122,84 @@ def test_form_errors_are_shown_next_to_the_fields(server, page, console_errors):
     console_errors.clear()  # the form comes back with status 400, as it should
     assert page.locator("#title-error").is_visible() and page.locator("#speakers-error").is_visible()
     assert page.get_by_label("Notitie", exact=True).input_value() == "Alleen een tekst, verder niets."
+
+
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll("body *")].filter(element => {
+    const box = element.getBoundingClientRect();
+    return box.width > 0 && box.right > 0 && (box.right > width + 1 || box.left < -1);  // wholly off: the skip link
+  }).map(element => element.tagName.toLowerCase() + "." + element.className);
+  return {width, scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 10)};
+}"""
+
+
+@pytest.fixture
+def phone(browser, console_errors):
+    """A colleague's phone: 390 × 844, Dutch."""
+    context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    yield page
+    context.close()
+    assert console_errors == []
+
+
+def no_overflow(page) -> None:
+    found = page.evaluate(OVERFLOW)
+    assert found["scroll"] <= found["width"] and not found["wide"], (page.url, found)
+
+
+def test_at_phone_width_no_page_is_wider_than_the_screen(server, phone):
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.goto(server + "/search?q=onboarding+buddy+eerste+week")
+    no_overflow(phone)
+    filters = phone.locator("details.filters")
+    assert filters.is_visible() and not filters.locator("li a").first.is_visible()  # folded at the top
+    assert filters.bounding_box()["y"] < phone.locator("ol.cards").bounding_box()["y"]
+    phone.screenshot(path=str(ARTIFACTS / "phone-search.png"), full_page=True)
+    filters.locator("summary").click()
+    assert filters.locator("li a").first.is_visible()
+    no_overflow(phone)
+    phone.screenshot(path=str(ARTIFACTS / "phone-filters.png"), full_page=True)
+
+    phone.locator("ol.cards > li h2 a").first.click()
+    phone.wait_for_url("**/doc/**")
+    no_overflow(phone)
+    phone.screenshot(path=str(ARTIFACTS / "phone-document.png"), full_page=True)
+
+    phone.goto(server + "/notes/new")
+    no_overflow(phone)
+    for label in ("Taal", "Vorm"):  # the selects show their whole value, not "Ned" and "lunc"
+        select = phone.get_by_label(label)
+        assert select.evaluate("element => element.scrollWidth <= element.clientWidth + 1"), label
+        assert select.bounding_box()["width"] >= 150, label
+    phone.screenshot(path=str(ARTIFACTS / "phone-note.png"), full_page=True)
+
+    phone.goto(server + "/search?q=xqzvbl+plorf+wibbletronic")
+    no_overflow(phone)
+    phone.screenshot(path=str(ARTIFACTS / "phone-empty.png"), full_page=True)
+
+
+def test_a_search_nothing_answers_says_so_and_offers_a_way_on(server, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(server + "/search?q=xqzvbl+plorf+wibbletronic")
+    assert page.locator("h1").inner_text().startswith("Niets dat goed past bij")
+    assert page.locator("ol.cards").count() == 0 and page.locator("aside.related").count() == 0
+    propose = page.get_by_role("link", name="Stel er een kennissessie over voor")
+    page.screenshot(path=str(ARTIFACTS / "empty-state.png"), full_page=True)
+    propose.click()
+    page.wait_for_url("**/notes/new?*")
+    assert page.get_by_label("Titel").input_value() == "xqzvbl plorf wibbletronic"
+
+
+def test_slash_focuses_the_search_box(server, page):
+    page.goto(server + "/search?q=onboarding")
+    page.locator("h1").click()
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "header-q"
+    page.goto(server + "/")
+    page.locator("h1").click()
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"

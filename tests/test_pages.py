@@ -169,3 +169,51 @@ def test_pages_have_no_inline_script_or_style(client):
         html = client.get(path).get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=\"/static/)", html)  # scripts only from files
         assert "<style" not in html and " style=" not in html and " on" + "click" not in html
+
+
+# honest results, spelling, accessibility ------------------------------------------------------
+
+
+def test_a_search_nothing_matches_says_so_and_shows_no_results_or_people(config):
+    from web import create_app
+
+    app = create_app({**config, "forum_url": "https://forum.example.org"})
+    try:
+        html = app.test_client().get("/search", query_string={"q": "xqzvbl plorf wibbletronic"}).get_data(as_text=True)
+    finally:
+        app.extensions["kb"].shutdown()
+    assert "No close match for “xqzvbl plorf wibbletronic”" in html
+    assert not result_links(html) and "People to ask" not in html and 'class="filters"' not in html
+    assert 'href="https://forum.example.org/new-topic?title=xqzvbl+plorf+wibbletronic"' in html
+    assert 'href="/notes/new?title=xqzvbl+plorf+wibbletronic"' in html
+    assert 'href="/search?tag=' in html  # the nearest topics
+
+
+def test_proposing_a_session_opens_the_note_form_with_the_question_as_title(client):
+    html = client.get("/notes/new", query_string={"title": "Kafka consumer groups"}).get_data(as_text=True)
+    assert 'value="Kafka consumer groups"' in html
+
+
+def test_a_typo_offers_the_word_the_content_uses(client):
+    html = client.get("/search", query_string={"q": "terrafrom"}).get_data(as_text=True)
+    assert "terraform" in html and ("Did you mean" in html or "Showing results for “terraform”" in html)
+    if "Showing results for" in html:
+        assert 'as_typed=1' in html
+
+
+def test_filter_labels_name_what_they_show_and_other_languages_are_marked(client):
+    html = client.get("/search", query_string={"q": "onboarding feedback", "kind": "session", "lang": "nl"}).get_data(
+        as_text=True)
+    labels = re.findall(r'<li><a href="[^"]+" aria-label="([^"]+)">\s*([^<]+?)\s*<span', html)
+    assert labels and all(visible in label for label, visible in labels), labels
+    assert "en/session" not in html and "Remove filter: Kind: Session note" in html
+    english = client.get("/search", query_string={"q": "feedback situation behaviour impact"}).get_data(as_text=True)
+    assert re.search(r'<h2 lang="en"><a href="/doc/articles/', english) is None  # the interface is English here
+    dutch_ui = client.get("/search", query_string={"q": "feedback situation behaviour impact"},
+                          headers={"Accept-Language": "nl"}).get_data(as_text=True)
+    assert re.search(r'<h2 lang="en"><a href="/doc/', dutch_ui) and '<p class="snippet" lang="en">' in dutch_ui
+
+
+def test_a_tag_link_lists_everything_with_that_tag(client):
+    html = client.get("/search", query_string={"tag": "onboarding"}).get_data(as_text=True)
+    assert "Everything tagged “onboarding”" in html and SESSION in result_links(html)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kb import FORMATS, KINDS, MAX_LIMIT, MAX_OFFSET
+from kb import FORMATS, KINDS, MAX_LIMIT, MAX_OFFSET, SORTS
 
 
 def _ref(name: str) -> dict:
@@ -43,8 +43,24 @@ SCHEMAS = {
         "lang": {"enum": ["nl", "en"]},
     }),
     "SearchPage": _object({
-        "query": STRING, "total": {"type": "integer"}, "took_ms": {"type": "number"},
+        "query": {"type": "string", "description": "the query the results are for (a spelling correction of "
+                  "the one sent when `showing_results_for` is set)"},
+        "total": {"type": "integer", "description": "documents above the model's relevance floor that pass the "
+                  "filters; the same on every page; 0 when nothing matches closely enough"},
+        "took_ms": {"type": "number"},
         "results": {"type": "array", "items": _ref("SearchResult")},
+        "facets": {"type": "object", "description": "per facet (kind, tag, author, lang) the count of each value "
+                   "among the `total` results, commonest first: a value's count is the total that filtering "
+                   "on it gives", "properties": {name: {"type": "object", "additionalProperties": {"type": "integer"}}
+                                                 for name in ("kind", "tag", "author", "lang")}},
+        "did_you_mean": {"type": ["string", "null"], "description": "the query with words the index does not know "
+                         "replaced by close ones it does"},
+        "showing_results_for": {"type": ["string", "null"], "description": "set when the query as sent found "
+                                "nothing and the results are for `did_you_mean` instead"},
+        "searched_as_typed": {"type": ["string", "null"], "description": "with `showing_results_for`: the query "
+                              "as sent (ask again with `as_typed=1` for its own, empty, answer)"},
+        "suggestions": {"oneOf": [{"type": "null"}, _object({"topics": STRINGS})],
+                        "description": "when nothing matched closely enough: the tags of what came closest"},
     }),
     "Post": _object({"author": STRING, "date": DATE, "accepted": {"type": "boolean"},
                      "body_html": {"type": "string", "description": "sanitised HTML"}}),
@@ -103,7 +119,7 @@ def _filter(name: str, description: str, schema: dict = STRING) -> dict:
 
 PATHS = {
     "/api/search": {"get": {
-        "summary": "Hybrid search: one result per document, best passage highlighted",
+        "summary": "Hybrid search: one result per document above the relevance floor, best passage highlighted",
         "parameters": [
             {"name": "q", "in": "query", "required": True, "schema": {**STRING, "minLength": 1},
              "description": "the question or keywords, in Dutch or English"},
@@ -111,6 +127,11 @@ PATHS = {
             _filter("tag", "only documents with this tag"),
             _filter("author", "only documents by this author or speaker"),
             _filter("lang", "only documents in this language", {"enum": ["nl", "en"]}),
+            _filter("date_from", "only documents of this day or later", {"type": "string", "format": "date"}),
+            _filter("date_to", "only documents of this day or earlier", {"type": "string", "format": "date"}),
+            _filter("sort", "best match first (default) or newest first", {"enum": list(SORTS),
+                                                                           "default": "relevance"}),
+            _filter("as_typed", "1: never answer with a spelling correction's results", {"enum": ["0", "1"]}),
             _filter("limit", "results per page (default: the top_k setting)",
                     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
             _filter("offset", "results to skip", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET,
