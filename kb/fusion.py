@@ -48,6 +48,9 @@ class Floor:
             raise ValueError(f"the result floor ({self.result}) is above the answer floor ({self.answer})")
 
 
+NO_FLOOR = Floor(-1.0, -1.0)  # every candidate a result, as before floors existed (evaluation, benchmarks)
+
+
 @dataclass(frozen=True)
 class Signals:
     """What a query's candidates say about how informative the keyword side is."""

@@ -24,7 +24,7 @@ from kb.errors import IndexMissing, NotFound
 from kb.fusion import Floor, FusionParams
 from kb.indexing import Applied, IndexRun, IndexWriter
 from kb.notes import note_fields, note_file, validate_note
-from kb.profiles import ModelProfile, load_embedder, profile_for, with_floor
+from kb.profiles import ModelProfile, load_embedder, profile_for, require_floor, with_floor
 from kb.related import Related, RelatedParams
 from kb.search import CANDIDATES, Candidates, Filters, Page, Searcher, clean_query
 from kb.storage import Build, DocMeta, open_storage
@@ -65,6 +65,10 @@ class KnowledgeBase:
             if self._embedder is None:
                 self._embedder = load_embedder(self.settings.model)
             return self._embedder
+
+    def relevance_floor(self) -> Floor:
+        """The floor searches apply; ConfigError for a model without one (the web app checks at start)."""
+        return require_floor(self.profile)
 
     def close(self) -> None:
         """Release this thread's connection to the store (the web app does so after each request)."""

@@ -52,8 +52,8 @@ def _combined() -> Embedder:
 
 # Margins keep at least 99% of the judged-relevant dense hits of tests/eval; related thresholds
 # are the highest that keep recall@5 within 0.02 of the best (bench/tune_related.py); fusion
-# settings come from bench/tune_fusion.py; floors from bench/tune_floor.py (the middle of the
-# best plateau that keeps every query group's nDCG@10 within 0.005).
+# settings come from bench/tune_fusion.py; floors from bench/tune_floor.py (of its best rows, the
+# answer floor in the middle of the run that shares the best no-answer share).
 PROFILES: dict[str, ModelProfile] = {
     profile.name: profile for profile in (
         ModelProfile(
@@ -93,19 +93,26 @@ def profile_for(model: str) -> ModelProfile:
 
 def with_floor(profile: ModelProfile, numbers: tuple[float, ...] | None) -> ModelProfile:
     """``profile`` with the floor ``KB_RELEVANCE_FLOOR`` gives (answer[, result[, coverage weight]]),
-    else its own; ConfigError when neither gives one: a search cannot say what is a match."""
-    if numbers:
-        answer = numbers[0]
-        result = numbers[1] if len(numbers) > 1 else answer
-        weight = numbers[2] if len(numbers) > 2 else 0.0
-        try:
-            return replace(profile, floor=Floor(answer, result, weight))
-        except ValueError as error:
-            raise ConfigError(f"KB_RELEVANCE_FLOOR is not valid: {error}") from None
+    else with its own (which may be none: see ``require_floor``)."""
+    if not numbers:
+        return profile
+    answer = numbers[0]
+    result = numbers[1] if len(numbers) > 1 else answer
+    weight = numbers[2] if len(numbers) > 2 else 0.0
+    try:
+        return replace(profile, floor=Floor(answer, result, weight))
+    except ValueError as error:
+        raise ConfigError(f"KB_RELEVANCE_FLOOR is not valid: {error}") from None
+
+
+def require_floor(profile: ModelProfile) -> Floor:
+    """The profile's floor; ConfigError when it has none, since a search could not tell a match
+    from noise (indexing and evaluation do without one)."""
     if profile.floor is None:
-        raise ConfigError(f"the model {profile.name!r} has no relevance floor: set KB_RELEVANCE_FLOOR "
-                          "(calibrate it with `python -m bench.tune_floor`) or add the model to kb/profiles.py")
-    return profile
+        raise ConfigError(f"the model {profile.name!r} has no relevance floor, so searches cannot say what "
+                          "matches: set KB_RELEVANCE_FLOOR (calibrate it with `python -m bench.tune_floor`) "
+                          "or add the model to kb/profiles.py")
+    return profile.floor
 
 
 def load_embedder(model: str) -> Embedder:

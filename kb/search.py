@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
@@ -33,7 +32,7 @@ from kb.fusion import (
 )
 from kb.keyword import Analyzer, highlight
 from kb.language import detect_language
-from kb.profiles import ModelProfile
+from kb.profiles import ModelProfile, require_floor
 from kb.spelling import Speller
 from kb.storage import DocMeta, Storage, VectorSearch
 from kb.term_index import TermIndex, term_index_for
@@ -62,6 +61,11 @@ class Filters:
 
     def active(self) -> bool:
         return any(getattr(self, name) for name in self.__dataclass_fields__)
+
+    def check(self) -> None:
+        """InvalidInput for a date range that ends before it starts."""
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidInput(f"date_from ({self.date_from}) is after date_to ({self.date_to})")
 
     def accepts(self, meta: DocMeta) -> bool:
         if self.kind and meta.kind != self.kind:
@@ -143,6 +147,17 @@ def check_page(limit: int, offset: int, mode: str = "hybrid", sort: str = "relev
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
 
 
+def result_set(found: Candidates, mode: str, profile: ModelProfile, floor: Floor) -> tuple[
+        list[tuple[str, float]], float, list[tuple[str, float]]]:
+    """From a query's candidates: every document fused (best first), the keyword weight used, and
+    the documents that are results (in hybrid mode: the pool above ``floor``)."""
+    fused, weight = fuse_for_mode(found.dense, found.keyword, found.signals, mode, profile.fusion)
+    pool = result_pool(fused, found.dense, found.keyword, profile.dense_margin)
+    if mode == "hybrid":
+        pool = above_floor(pool, strengths(found.dense, found.coverage, floor), floor)
+    return fused, weight, pool
+
+
 class Searcher:
     """Search over one published generation: its vector search, chunk owners, terms and metadata."""
 
@@ -166,6 +181,7 @@ class Searcher:
         self.chunk_count = max(1, len(owners))
         self.analyzer = Analyzer(self.terms.terms())
         self.facets = FacetTable(self.meta)
+        self.speller = Speller(self.terms, self.analyzer, self._passage)  # reads its word list on first need
 
     def search(self, query: str, filters: Filters, limit: int, offset: int, mode: str = "hybrid",
                sort: str = "relevance", as_typed: bool = False, floor: Floor | None = None) -> Page:
@@ -175,7 +191,8 @@ class Searcher:
         it does, the page holds the correction's results (unless ``as_typed``)."""
         started = time.perf_counter()
         check_page(limit, offset, mode, sort)
-        floor = floor or self.profile.floor
+        filters.check()
+        floor = floor or require_floor(self.profile)
         page = self._search(query, filters, limit, offset, mode, sort, floor)
         if mode == "hybrid":
             page.did_you_mean = self.speller.suggest(query)
@@ -183,6 +200,8 @@ class Searcher:
                 corrected = self._search(page.did_you_mean, filters, limit, offset, mode, sort, floor)
                 if corrected.answered:
                     corrected.did_you_mean, corrected.corrected_from = page.did_you_mean, query
+                    corrected.timings = {key: value + page.timings.get(key, 0.0)  # both searches' phases
+                                         for key, value in corrected.timings.items()}
                     page = corrected
         page.took_ms = (time.perf_counter() - started) * 1000
         page.timings["rest"] = page.took_ms - sum(page.timings.values())
@@ -193,11 +212,9 @@ class Searcher:
         groups = self.analyzer.query_terms(query)
         found = self.candidates(query, mode, CANDIDATES, None, groups)
         tick = time.perf_counter()
-        fused, weight = fuse_for_mode(found.dense, found.keyword, found.signals, mode, self.profile.fusion)
-        pool = result_pool(fused, found.dense, found.keyword, self.profile.dense_margin)
-        if mode == "hybrid":
-            pool = above_floor(pool, strengths(found.dense, found.coverage, floor), floor)
-        matches = [(doc, score) for doc, score in pool if filters.accepts(self.meta[doc])]
+        fused, weight, pool = result_set(found, mode, self.profile, floor)
+        matches = pool if not filters.active() else [(doc, score) for doc, score in pool
+                                                     if filters.accepts(self.meta[doc])]
         if sort == "newest":
             # stable: within a day, the better match first
             matches.sort(key=lambda match: self.meta[match[0]].date or "", reverse=True)
@@ -215,6 +232,7 @@ class Searcher:
         """Every document that passes the filters (a tag or a person, without words), newest first."""
         started = time.perf_counter()
         check_page(limit, offset)
+        filters.check()
         matches = sorted((doc for doc, meta in self.meta.items() if filters.accepts(meta)),
                          key=lambda doc: (self.meta[doc].date or "", doc), reverse=True)
         page = matches[offset : offset + limit]
@@ -227,10 +245,6 @@ class Searcher:
         """The tags of the documents that came closest, when none was close enough."""
         counts = Counter(tag for doc, _ in fused[:NEAREST] for tag in self.meta[doc].tags)
         return [tag for tag, _ in counts.most_common(TOPICS)]
-
-    @cached_property
-    def speller(self) -> Speller:
-        return Speller(self.terms, self.analyzer, self._passage)
 
     def _passage(self, chunk_id: int) -> str:
         row = self.storage.chunks([chunk_id]).get(chunk_id)

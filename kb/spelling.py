@@ -23,6 +23,7 @@ MIN_CHUNKS = 2  # a suggestion is a term at least this many passages hold
 MIN_WORD = 4  # shorter words are too often right and rare (codes, names)
 SURFACE_PASSAGES = 5  # passages read for the word a stem stands for
 MAX_WORDS = 8  # longer queries are pasted questions: their rare words are names and details, not typos
+REMEMBERED = 10_000  # corrections a speller keeps (queries repeat)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -42,6 +43,7 @@ class Speller:
         self.passage = passage
         self._choices: list[str] | None = None
         self._surface: dict[str, str] = {}
+        self._corrections: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
     def unknown(self, word: str) -> bool:
@@ -63,10 +65,18 @@ class Speller:
                     replacements[word] = better
         if not replacements:
             return None
-        return _WORD.sub(lambda match: replacements.get(match.group().lower(), match.group()), query)
+        corrected = _WORD.sub(lambda match: replacements.get(match.group().lower(), match.group()), query)
+        return corrected if corrected != query else None  # a part of a snake_case word is not replaced
 
     def correct(self, word: str) -> str | None:
-        """The word that the content uses instead of ``word``, or None."""
+        """The word that the content uses instead of ``word``, or None (remembered per word)."""
+        if word not in self._corrections:
+            if len(self._corrections) >= REMEMBERED:
+                self._corrections.clear()
+            self._corrections[word] = self._closest(word)
+        return self._corrections[word]
+
+    def _closest(self, word: str) -> str | None:
         limit = max_distance(word)
         found: dict[str, int] = {}
         for typed in {word, stem(word, "nl"), stem(word, "en")}:
@@ -81,6 +91,7 @@ class Speller:
         return better if better != word and OSA.distance(better, word) <= limit else None
 
     def choices(self) -> list[str]:
+        """The stems a suggestion may be: words of letters that enough passages hold, read once."""
         if self._choices is None:
             with self._lock:
                 if self._choices is None:

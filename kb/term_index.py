@@ -142,7 +142,8 @@ class TermIndex:
 
     def coverage(self, groups: list[set[str]], chunk_ids: np.ndarray) -> np.ndarray:
         """Per chunk, the share of the query's weight (the IDF of its words) among the words the
-        chunk holds: near 1 when it holds the whole query, low when it only catches a word or two."""
+        chunk holds: near 1 when it holds the whole query, low when it only catches a word or two.
+        Each term's postings are sorted by row, so a candidate is looked up, not scanned for."""
         rows = self.positions(chunk_ids)
         if len(rows) != len(chunk_ids):
             raise ValueError("coverage asked for chunks this generation does not hold")
@@ -151,10 +152,16 @@ class TermIndex:
         for group in groups:
             weight = self.idf(group)
             total += weight
-            columns = [self.vocabulary[term] for term in group if term in self.vocabulary]
-            if columns and len(rows):
-                holders = np.concatenate([self._chunks[self._starts[c] : self._starts[c + 1]] for c in columns])
-                matched += weight * np.isin(rows, holders)
+            held = np.zeros(len(rows), dtype=bool)
+            for term in group:
+                column = self.vocabulary.get(term)
+                if column is None or not len(rows):
+                    continue
+                postings = self._chunks[self._starts[column] : self._starts[column + 1]]
+                if len(postings):
+                    at = np.minimum(np.searchsorted(postings, rows), len(postings) - 1)
+                    held |= postings[at] == rows
+            matched += weight * held
         return matched / total if total else matched
 
     def chunks_with(self, term: str, count: int) -> list[int]:

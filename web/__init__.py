@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     })
     app.json.sort_keys = False  # keep the contract's field order
     kb = KnowledgeBase(settings, embedder=embedder)
+    kb.relevance_floor()  # a model without a relevance floor cannot answer searches: say so at start
     app.secret_key = kb.secret_key()
     app.extensions["kb"] = kb
 

@@ -45,6 +45,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "facet_author": "Author or speaker",
         "facet_lang": "Language",
         "everything": "{count} documents",
+        "everything_one": "1 document",
+        "nothing_listed": "No documents carry all of these filters.",
         "no_match": "No close match for “{query}”",
         "no_match_intro": "Nothing in Kennisbank answers this closely enough, so no results are shown rather than "
                           "unrelated ones. Perhaps nobody has written it down yet.",
@@ -142,6 +144,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "facet_author": "Auteur of spreker",
         "facet_lang": "Taal",
         "everything": "{count} documenten",
+        "everything_one": "1 document",
+        "nothing_listed": "Geen documenten passen bij al deze filters.",
         "no_match": "Niets dat goed past bij “{query}”",
         "no_match_intro": "Niets in Kennisbank beantwoordt dit goed genoeg, dus tonen we geen resultaten in plaats "
                           "van ongerelateerde. Misschien heeft nog niemand het opgeschreven.",

@@ -131,7 +131,7 @@ PATHS = {
             _filter("date_to", "only documents of this day or earlier", {"type": "string", "format": "date"}),
             _filter("sort", "best match first (default) or newest first", {"enum": list(SORTS),
                                                                            "default": "relevance"}),
-            _filter("as_typed", "1: never answer with a spelling correction's results", {"enum": ["0", "1"]}),
+            _filter("as_typed", "1: never answer with a spelling correction's results", {"enum": ["0", "1", "true"]}),
             _filter("limit", "results per page (default: the top_k setting)",
                     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
             _filter("offset", "results to skip", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET,

@@ -41,17 +41,12 @@ def read_query(args: MultiDict) -> Query:
         raise InvalidInput(f"lang must be one of {', '.join(LANGUAGES)}, not {values['lang']!r}")
     for name in DATES:
         values[name] = _date(args, name)
-    if values["date_from"] and values["date_to"] and values["date_from"] > values["date_to"]:
-        raise InvalidInput(f"date_from ({values['date_from']}) is after date_to ({values['date_to']})")
-    sort = (args.get("sort") or "relevance").strip()
-    if sort not in SORTS:
-        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     return Query(
         text=args.get("q", ""),
         filters=Filters(**values),
         limit=_integer(args, "limit", None),
         offset=_integer(args, "offset", 0),
-        sort=sort,
+        sort=(args.get("sort") or "relevance").strip(),  # kb says which sorts there are
         as_typed=(args.get("as_typed") or "") in ("1", "true"),
     )
 
@@ -114,7 +109,7 @@ def forum_link(forum_url: str | None, query: str) -> str | None:
 def search_url(query: Query, **changes) -> str:
     """This search with some filters changed (``None`` removes one) and from the first page."""
     params = {"q": query.text or None, **{name: getattr(query.filters, name) for name in FILTERS + DATES},
-              "sort": None if query.sort == "relevance" else query.sort}
+              "sort": None if query.sort == "relevance" else query.sort, "as_typed": 1 if query.as_typed else None}
     params.update(changes)
     if query.limit and "limit" not in changes:
         params["limit"] = query.limit
@@ -124,7 +119,8 @@ def search_url(query: Query, **changes) -> str:
 def hidden_fields(query: Query) -> dict[str, str]:
     """The fields that keep this search when a form changes only its dates."""
     fields = {"q": query.text, **{name: getattr(query.filters, name) for name in FILTERS},
-              "sort": None if query.sort == "relevance" else query.sort}
+              "sort": None if query.sort == "relevance" else query.sort, "limit": query.limit,
+              "as_typed": 1 if query.as_typed else None}
     return {name: value for name, value in fields.items() if value}
 
 
