@@ -15,7 +15,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import yaml
+
 from indexer.loaders import LOADERS
+from indexer.loaders.forum import load_forum
 from kb import (
     KIND_FOLDERS,
     Applied,
@@ -53,11 +56,34 @@ class Report:
                 "seconds": round(self.seconds, 3), "generation": applied["generation"]}
 
 
+CATEGORY_AUDIENCES = "forum-audiences.yaml"  # Discourse category (name or number) -> visibility
+
+
+def category_audiences(content_dir: Path) -> dict[str, str]:
+    """The content folder's mapping of Discourse categories to visibilities (none: empty);
+    ContentError when it is unreadable, since guessing would publish a team's threads."""
+    path = content_dir / CATEGORY_AUDIENCES
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ContentError(f"{CATEGORY_AUDIENCES} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str | list) for v in data.values()):
+        raise ContentError(f"{CATEGORY_AUDIENCES} must map category names or numbers to a visibility")
+    return {str(key): ", ".join(value) if isinstance(value, list) else value for key, value in data.items()}
+
+
 def scan(content_dir: Path, max_bytes: int) -> tuple[list[Document], list[Skipped]]:
     """Every loadable document under the content folder, and every file that was skipped, with why."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
+    try:
+        categories: dict[str, str] | None = category_audiences(content_dir)
+        broken = ""
+    except ContentError as exc:
+        categories, broken = None, exc.message
     for folder in KIND_FOLDERS:
         root = content_dir / folder
         if not root.is_dir():
@@ -67,7 +93,9 @@ def scan(content_dir: Path, max_bytes: int) -> tuple[list[Document], list[Skippe
             if path.is_dir() or any(part.startswith(".") for part in path.relative_to(content_dir).parts):
                 continue
             try:
-                doc = load_file(path, relative, max_bytes)
+                if categories is None and folder == "forum":
+                    raise ContentError(f"{relative}: skipped because {broken}")
+                doc = load_file(path, relative, max_bytes, categories)
             except ContentError as exc:
                 skipped.append(Skipped(relative, exc.message.removeprefix(relative + ": ")))
                 continue
@@ -122,7 +150,7 @@ def export_notes(kb: KnowledgeBase, content_dir: Path) -> Export:
     return export
 
 
-def load_file(path: Path, relative: str, max_bytes: int) -> Document:
+def load_file(path: Path, relative: str, max_bytes: int, categories: dict[str, str] | None = None) -> Document:
     """One content file as a Document; ContentError with the reason otherwise."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
@@ -138,7 +166,7 @@ def load_file(path: Path, relative: str, max_bytes: int) -> Document:
     if not text.strip():
         raise ContentError(f"{relative}: the file is empty")
     try:
-        return loader(text, relative)
+        return loader(text, relative, categories) if loader is load_forum else loader(text, relative)
     except ContentError:
         raise
     except Exception as exc:  # a loader bug or a library surprise must not stop the run

@@ -6,6 +6,7 @@ learning, people to ask, topics, notes, index runs, health. The rest are the dat
 with, the content model the loaders build, and pure functions the tuning tools call.
 """
 
+from kb.audience import ANYONE, Reader, describe, team_names
 from kb.chunking import chunk_document
 from kb.config import SETTINGS, Settings, load_settings, require_content_dir
 from kb.documents import (
@@ -54,6 +55,8 @@ __all__ = [
     "KnowledgeBase", "Settings", "load_settings", "require_content_dir", "SETTINGS",
     "Filters", "Page", "Result", "Applied", "MODES", "SORTS", "MAX_LIMIT", "MAX_OFFSET", "FORMATS", "FieldError",
     "NoteInvalid",
+    # who reads
+    "Reader", "ANYONE", "team_names", "describe",
     # errors
     "KbError", "Busy", "ConfigError", "ContentError", "Forbidden", "IndexMismatch", "IndexMissing",
     "InvalidInput", "ModelUnavailable", "NotFound", "StoreUnavailable",

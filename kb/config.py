@@ -107,9 +107,13 @@ SETTINGS: tuple[Setting, ...] = (
             "one of none, header, token"),
     Setting("auth_header", "X-Forwarded-User", str,
             "header the single-sign-on proxy sets to the user's name (auth=header)", "a header name"),
+    Setting("groups_header", "X-Forwarded-Groups", str,
+            "header the single-sign-on proxy sets to the user's teams, comma-separated (auth=header)",
+            "a header name"),
     Setting("trusted_proxies", ("127.0.0.1", "::1"), _csv, "addresses whose identity header is honoured (auth=header)",
             "comma-separated IP addresses"),
-    Setting("api_tokens", None, Path, "file with one 'token name' pair per line (auth=token)", "a readable file"),
+    Setting("api_tokens", None, Path, "file with one 'token name' pair per line, teams optionally after "
+            "'teams:' (auth=token)", "a readable file"),
     Setting("secret_key", None, str, "key that signs forms (CSRF); generated into the store when unset",
             "a long random string", secret=True),
 )
@@ -136,6 +140,7 @@ class Settings:
     ann_min_chunks: int | None
     auth: str
     auth_header: str
+    groups_header: str
     trusted_proxies: tuple[str, ...]
     api_tokens: Path | None
     secret_key: str | None

@@ -45,6 +45,8 @@ class Document:
     category: str = ""
     posts: list[Post] = field(default_factory=list)
     path: str = ""  # relative to the content folder
+    audience: list[str] = field(default_factory=lambda: ["everyone"])  # who may read it (kb.audience)
+    added_by: str = ""  # who added it through Kennisbank (a note's writer)
 
     @property
     def content_hash(self) -> str:
@@ -52,7 +54,13 @@ class Document:
         return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        data = asdict(self)
+        # left out at their defaults, so that documents indexed before audiences keep their hashes
+        if data["audience"] == ["everyone"]:
+            del data["audience"]
+        if not data["added_by"]:
+            del data["added_by"]
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_json(cls, raw: str) -> Document:
@@ -96,6 +104,7 @@ def build_document(relative_path: str, fields: dict, body: str = "", body_format
     Shared by the file loaders and by notes added through the web, so both give the same
     document (and the same content hash) for the same file.
     """
+    from kb.audience import parse_visibility
     from kb.language import detect_language
 
     kind = kind_for(relative_path)
@@ -111,6 +120,8 @@ def build_document(relative_path: str, fields: dict, body: str = "", body_format
     if not title:
         raise ContentError(f"{where}: missing title")
     people = fields.get("speakers") if kind == "session" else fields.get("author", fields.get("authors"))
+    authors = _names(people, where, "speakers" if kind == "session" else "author")
+    added_by = " ".join(text_field(fields.get("added_by"), where, "added_by").split())
     posts = posts or []
     text_for_language = " ".join([title, body, *(p.body for p in posts)])
     language = text_field(fields.get("language") or fields.get("lang"), where, "language").lower()[:2]
@@ -121,7 +132,7 @@ def build_document(relative_path: str, fields: dict, body: str = "", body_format
         body=body,
         body_format=body_format,
         lang=language if language in ("nl", "en") else detect_language(text_for_language),
-        authors=_names(people, where, "speakers" if kind == "session" else "author"),
+        authors=authors,
         date=parse_date(fields.get("date"), where),
         tags=_names(fields.get("tags"), where, "tags", lower=True),
         summary=text_field(fields.get("summary"), where, "summary"),
@@ -130,6 +141,8 @@ def build_document(relative_path: str, fields: dict, body: str = "", body_format
         category=text_field(fields.get("category"), where, "category"),
         posts=posts,
         path=relative_path,
+        audience=list(parse_visibility(fields.get("visibility"), where, added_by, authors)),
+        added_by=added_by,
     )
     try:
         doc.to_json().encode("utf-8")

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from kb.audience import ANYONE, Reader, Visibility
 from kb.config import Settings
 from kb.documents import Document, is_valid_id, markdown_document
 from kb.embeddings import Embedder, QueryCache
@@ -87,55 +88,65 @@ class KnowledgeBase:
 
     def search(self, query: str, filters: Filters | None = None, limit: int | None = None, offset: int = 0,
                mode: str = "hybrid", sort: str = "relevance", as_typed: bool = False,
-               floor: Floor | None = None) -> Page:
+               floor: Floor | None = None, reader: Reader = ANYONE) -> Page:
         """One page of results for ``query``, sorted by relevance or newest first; with ``as_typed``
         never the results of a spelling correction. ``floor`` replaces the model's (evaluation
-        compares with none). InvalidInput for an empty query or a bad page."""
+        compares with none). Only what ``reader`` may see is found, counted or suggested.
+        InvalidInput for an empty query or a bad page."""
         searcher = self._current_searcher()
         text = clean_query(query, self.settings.max_query_chars)
         limit = self.settings.top_k if limit is None else limit
-        return searcher.search(text, filters or Filters(), limit, offset, mode, sort, as_typed, floor)
+        return searcher.search(text, filters or Filters(), limit, offset, mode, sort, as_typed, floor, reader)
 
-    def browse(self, filters: Filters, limit: int | None = None, offset: int = 0) -> Page:
-        """Every document that passes ``filters`` (a tag or a person without words), newest first."""
+    def browse(self, filters: Filters, limit: int | None = None, offset: int = 0, reader: Reader = ANYONE) -> Page:
+        """Every document that passes ``filters`` (a tag or a person without words) and that
+        ``reader`` may see, newest first."""
         limit = self.settings.top_k if limit is None else limit
-        return self._current_searcher().browse(filters, limit, offset)
+        return self._current_searcher().browse(filters, limit, offset, reader)
 
     def candidates(self, query: str, mode: str = "hybrid", depth: int = CANDIDATES) -> Candidates:
         """Both sides' candidates for ``query`` before fusion (for tuning the fusion)."""
         return self._current_searcher().candidates(clean_query(query, self.settings.max_query_chars), mode, depth)
 
-    def document(self, doc_id: str) -> Document:
-        """The document with this id; NotFound for unknown ids and for path-like ones alike."""
+    def document(self, doc_id: str, reader: Reader = ANYONE) -> Document:
+        """The document with this id; NotFound for unknown ids, path-like ones, and documents
+        ``reader`` may not see, alike."""
         doc = self._storage.document(doc_id) if is_valid_id(doc_id) else None
-        if doc is None:
+        if doc is None or not reader.can_see(tuple(doc.audience)):
             raise NotFound(f"no document with id {doc_id!r}")
         return doc
 
-    def related(self, doc_id: str) -> dict:
-        """Related learning for a document: ``{"id", "related", "people"}``, each with its reasons."""
-        doc = self.document(doc_id)
-        return self._current_related().for_document(doc)
+    def related(self, doc_id: str, reader: Reader = ANYONE) -> dict:
+        """Related learning for a document: ``{"id", "related", "people"}``, each with its
+        reasons, from what ``reader`` may see."""
+        doc = self.document(doc_id, reader)
+        return self._current_related().for_document(doc, reader)
 
-    def learn_more(self, result_ids: list[str]) -> dict:
+    def learn_more(self, result_ids: list[str], reader: Reader = ANYONE) -> dict:
         """Sessions, threads and people around a result page's top results (none shown twice)."""
         if not result_ids:
             return {"related": [], "people": []}
-        answer = self._current_related().for_results(result_ids)
+        answer = self._current_related().for_results(result_ids, reader)
         return {**answer, "related": [item for item in answer["related"] if item["id"] not in result_ids]}
 
     def suggestions(self, doc_id: str, params: RelatedParams) -> list[tuple[str, float]]:
         """The related slate of a document under other settings (for calibrating them)."""
         return self._current_related().suggest(self.document(doc_id), params)
 
-    def titles(self, doc_ids) -> dict[str, str]:
-        """Titles of the given documents that exist, by id."""
-        meta = self._current_catalog().meta
-        return {doc_id: meta[doc_id].title for doc_id in doc_ids if doc_id in meta}
+    def titles(self, doc_ids, reader: Reader = ANYONE) -> dict[str, str]:
+        """Titles of the given documents that exist and ``reader`` may see, by id."""
+        catalog = self._current_catalog()
+        return {doc_id: catalog.meta[doc_id].title for doc_id in doc_ids
+                if doc_id in catalog.meta and catalog.visibility.can_see(reader, doc_id)}
 
-    def topics(self, count: int = 12) -> list[str]:
-        """The most used tags, commonest first (none before the first index run)."""
-        return [tag for tag, _ in self._current_catalog().tags.most_common(count)]
+    def topics(self, count: int = 12, reader: Reader = ANYONE) -> list[str]:
+        """The most used tags of what ``reader`` may see, commonest first (none before the first index run)."""
+        catalog = self._current_catalog()
+        visible = catalog.visibility.documents(reader)
+        if visible is None:
+            return [tag for tag, _ in catalog.tags.most_common(count)]
+        tags = Counter(tag for doc in visible for tag in catalog.meta[doc].tags)
+        return [tag for tag, _ in tags.most_common(count)]
 
     def vector_kind(self) -> str:
         """``HNSW`` or ``exact``: the kind of vector search the live generation has."""
@@ -278,7 +289,7 @@ class KnowledgeBase:
     def _new_catalog(self, generation: int) -> Catalog:
         """Titles and tag counts (no model, no index loaded)."""
         meta = self._storage.documents_meta()
-        return Catalog(generation, meta, Counter(tag for m in meta.values() for tag in m.tags))
+        return Catalog(generation, meta, Counter(tag for m in meta.values() for tag in m.tags), Visibility(meta))
 
 
 @dataclass(frozen=True)
@@ -288,3 +299,4 @@ class Catalog:
     generation: int
     meta: dict[str, DocMeta]
     tags: Counter
+    visibility: Visibility

@@ -13,7 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from kb.errors import ContentError, InvalidInput
+from kb.audience import parse_visibility
+from kb.errors import ContentError, Forbidden, InvalidInput
 from kb.frontmatter import join_front_matter, split_front_matter
 from kb.language import LANGUAGES
 
@@ -50,6 +51,7 @@ class Note:
     language: str
     format: str
     body: str
+    visibility: str = "everyone"  # everyone, private, or team:<name>[, team:<name>...]
 
 
 def validate_note(data: dict) -> Note:
@@ -86,12 +88,17 @@ def validate_note(data: dict) -> Note:
         errors["body"] = FieldError("missing_body")
     elif len(body) > MAX_BODY:
         errors["body"] = FieldError("too_long", {"max": MAX_BODY})
+    visibility = ", ".join(_list(data.get("visibility") or "everyone")).lower()
+    try:
+        parse_visibility(visibility, "note", "writer", [])
+    except ContentError:
+        errors["visibility"] = FieldError("not_a_visibility")
     for name, value in (("title", title), ("speakers", speakers), ("tags", tags), ("body", body)):
         if name not in errors and not _is_text(value):
             errors[name] = FieldError("not_text")
     if errors:
         raise NoteInvalid(errors)
-    return Note(title, date, speakers, tags, language, note_format, body)
+    return Note(title, date, speakers, tags, language, note_format, body, visibility)
 
 
 def note_fields(text: str) -> dict:
@@ -109,6 +116,11 @@ def note_file(note: Note, added_by: str | None = None) -> tuple[str, str]:
               "language": note.language, "format": note.format}
     if added_by:
         fields["added_by"] = added_by
+    if note.visibility != "everyone":
+        if not added_by:
+            raise Forbidden("a private or team note needs a signed-in writer, so that someone can read it: "
+                            "set KB_AUTH=header (single sign-on) or KB_AUTH=token")
+        fields["visibility"] = note.visibility
     return f"{note.date}-{slugify(note.title)}", join_front_matter(fields, note.body)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb.audience import ANYONE, Reader, Visibility
 from kb.documents import Document
 from kb.people import rank_people
 from kb.storage import DocMeta, Storage
@@ -68,37 +69,46 @@ class Related:
         with storage.snapshot():
             self.meta: dict[str, DocMeta] = storage.documents_meta()
             self.vectors = DocumentVectors.build(storage.chunk_vectors(model))
-        self._cache: OrderedDict[str, dict] = OrderedDict()
+        self._cache: OrderedDict[tuple, dict] = OrderedDict()
         self._lock = threading.Lock()
+        self.visibility = Visibility(self.meta)
 
-    def for_document(self, doc: Document) -> dict:
-        """``{"id", "related": [suggestion], "people": [person]}`` for the document page."""
+    def _hidden(self, reader: Reader) -> set[str]:
+        """The documents ``reader`` may not see: never suggested, never evidence."""
+        visible = self.visibility.documents(reader)
+        return set() if visible is None else set(self.meta) - visible
+
+    def for_document(self, doc: Document, reader: Reader = ANYONE) -> dict:
+        """``{"id", "related": [suggestion], "people": [person]}`` for the document page, from
+        what ``reader`` may see (cached per document and per kind of reader)."""
+        key = (doc.id, reader.key if self.visibility.restricted else None)
         with self._lock:
-            if doc.id in self._cache:
-                return self._cache[doc.id]
+            if key in self._cache:
+                return self._cache[key]
         if doc.id not in self.vectors.position:
             answer = {"id": doc.id, "related": [], "people": []}
         else:
             vector = self.vectors.of(doc.id)
-            scored = self.scored(vector, set(doc.tags), {doc.id}, self.params)
+            scored = self.scored(vector, set(doc.tags), {doc.id} | self._hidden(reader), self.params)
             slate = choose_slate(scored, self.vectors, self.meta, self.params.threshold)
             related = [self._suggestion(doc, vector, candidate, score) for candidate, score in slate]
             evidence = [(doc.id, 1.0)] + [(d, s) for d, s in scored[:15] if s >= self.params.threshold]
             answer = {"id": doc.id, "related": related, "people": rank_people(self.storage.document, evidence)}
         with self._lock:
-            self._cache[doc.id] = answer
+            self._cache[key] = answer
             while len(self._cache) > CACHED:
                 self._cache.popitem(last=False)
         return answer
 
-    def for_results(self, result_ids: list[str]) -> dict:
-        """"Learn more" next to search results: sessions, threads and people around the top results."""
+    def for_results(self, result_ids: list[str], reader: Reader = ANYONE) -> dict:
+        """"Learn more" next to search results: sessions, threads and people around the top
+        results, from what ``reader`` may see."""
         top = [self.vectors.position[d] for d in result_ids[:3] if d in self.vectors.position]
         if not top:
             return {"related": [], "people": []}
         vector = self.vectors.matrix[top].mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-9)
-        scored = self.scored(vector, set(), set(result_ids[:3]), self.params)
+        scored = self.scored(vector, set(), set(result_ids[:3]) | self._hidden(reader), self.params)
         scored = [(d, s) for d, s in scored if self.meta[d].kind in ("session", "forum")]
         slate = choose_slate(scored, self.vectors, self.meta, self.params.threshold, size=3)
         related = [{"id": d, "kind": self.meta[d].kind, "title": self.meta[d].title, "lang": self.meta[d].lang,
@@ -116,12 +126,15 @@ class Related:
 
     def scored(self, vector: np.ndarray, tags: set[str], exclude: set[str], params: RelatedParams
                ) -> list[tuple[str, float]]:
-        """The 60 documents nearest ``vector``, scored by cosine plus shared tags, best first."""
+        """The 60 documents nearest ``vector`` (``exclude`` left out), scored by cosine plus
+        shared tags, best first."""
         similarity = self.vectors.matrix @ vector
         scored = []
-        for index in np.argsort(-similarity)[:60]:
+        for index in np.argsort(-similarity):
             candidate = self.vectors.ids[index]
             cosine = float(similarity[index])
+            if len(scored) >= 60:
+                break
             if candidate in exclude or cosine >= DUPLICATE:
                 continue  # the document itself, or a copy of it
             shared = len(tags & set(self.meta[candidate].tags))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kb.audience import ANYONE, Reader, Visibility
 from kb.embeddings import QueryCache
 from kb.errors import InvalidInput
 from kb.facets import FacetTable
@@ -181,23 +182,28 @@ class Searcher:
         self.chunk_count = max(1, len(owners))
         self.analyzer = Analyzer(self.terms.terms())
         self.facets = FacetTable(self.meta)
+        self.visibility = Visibility(self.meta)
+        self._visible_chunks: dict[tuple, np.ndarray] = {}
         self.speller = Speller(self.terms, self.analyzer, self._passage)  # reads its word list on first need
 
     def search(self, query: str, filters: Filters, limit: int, offset: int, mode: str = "hybrid",
-               sort: str = "relevance", as_typed: bool = False, floor: Floor | None = None) -> Page:
+               sort: str = "relevance", as_typed: bool = False, floor: Floor | None = None,
+               reader: Reader = ANYONE) -> Page:
         """One page of results, each document once, with its best passage highlighted. The set of
         results does not depend on the page, the filters only narrow it, and ``offset`` and
         ``limit`` only cut it. When the query as typed finds nothing and a spelling correction of
-        it does, the page holds the correction's results (unless ``as_typed``)."""
+        it does, the page holds the correction's results (unless ``as_typed``). Only documents
+        ``reader`` may see take part, inside both candidate searches."""
         started = time.perf_counter()
         check_page(limit, offset, mode, sort)
         filters.check()
         floor = floor or require_floor(self.profile)
-        page = self._search(query, filters, limit, offset, mode, sort, floor)
+        visible = self.visible_chunks(reader)
+        page = self._search(query, filters, limit, offset, mode, sort, floor, visible)
         if mode == "hybrid":
-            page.did_you_mean = self.speller.suggest(query)
+            page.did_you_mean = self.speller.suggest(query, self._row_mask(reader, visible))
             if page.did_you_mean and not page.answered and not as_typed:
-                corrected = self._search(page.did_you_mean, filters, limit, offset, mode, sort, floor)
+                corrected = self._search(page.did_you_mean, filters, limit, offset, mode, sort, floor, visible)
                 if corrected.answered:
                     corrected.did_you_mean, corrected.corrected_from = page.did_you_mean, query
                     corrected.timings = {key: value + page.timings.get(key, 0.0)  # both searches' phases
@@ -208,9 +214,9 @@ class Searcher:
         return page
 
     def _search(self, query: str, filters: Filters, limit: int, offset: int, mode: str, sort: str,
-                floor: Floor) -> Page:
+                floor: Floor, visible: np.ndarray | None) -> Page:
         groups = self.analyzer.query_terms(query)
-        found = self.candidates(query, mode, CANDIDATES, None, groups)
+        found = self.candidates(query, mode, CANDIDATES, None, groups, visible)
         tick = time.perf_counter()
         fused, weight, pool = result_set(found, mode, self.profile, floor)
         matches = pool if not filters.active() else [(doc, score) for doc, score in pool
@@ -228,12 +234,15 @@ class Searcher:
         return Page(query, len(matches), 0.0, results, self.facets.count([doc for doc, _ in matches]), timings,
                     answered=bool(pool), topics=[] if pool else self.nearest_topics(fused))
 
-    def browse(self, filters: Filters, limit: int, offset: int) -> Page:
-        """Every document that passes the filters (a tag or a person, without words), newest first."""
+    def browse(self, filters: Filters, limit: int, offset: int, reader: Reader = ANYONE) -> Page:
+        """Every document that passes the filters (a tag or a person, without words) and that
+        ``reader`` may see, newest first."""
         started = time.perf_counter()
         check_page(limit, offset)
         filters.check()
-        matches = sorted((doc for doc, meta in self.meta.items() if filters.accepts(meta)),
+        visible = self.visibility.documents(reader)
+        matches = sorted((doc for doc, meta in self.meta.items()
+                          if filters.accepts(meta) and (visible is None or doc in visible)),
                          key=lambda doc: (self.meta[doc].date or "", doc), reverse=True)
         page = matches[offset : offset + limit]
         rows = self.storage.chunks(min(self.chunks_of[doc]) for doc in page if doc in self.chunks_of)
@@ -250,12 +259,39 @@ class Searcher:
         row = self.storage.chunks([chunk_id]).get(chunk_id)
         return f"{self.meta[row.doc_id].title} {row.heading} {row.text}" if row else ""
 
+    def _row_mask(self, reader: Reader, visible: np.ndarray | None) -> np.ndarray | None:
+        """``visible`` as a mask over the term index's rows (for the speller), kept per reader."""
+        if visible is None:
+            return None
+        key = ("rows", reader.key)
+        if key not in self._visible_chunks:
+            mask = np.zeros(len(self.terms), dtype=bool)
+            mask[self.terms.positions(visible)] = True
+            self._visible_chunks[key] = mask
+        return self._visible_chunks[key]
+
+    def visible_chunks(self, reader: Reader) -> np.ndarray | None:
+        """The chunk ids of the documents ``reader`` may see (sorted), or None for all of them."""
+        documents = self.visibility.documents(reader)
+        if documents is None:
+            return None
+        key = reader.key
+        if key not in self._visible_chunks:
+            if len(self._visible_chunks) >= Visibility.REMEMBERED:
+                self._visible_chunks.clear()
+            chunks = [chunk for doc in documents for chunk in self.chunks_of.get(doc, ())]
+            self._visible_chunks[key] = np.sort(np.array(chunks, dtype=np.int64))
+        return self._visible_chunks[key]
+
     def candidates(self, query: str, mode: str = "hybrid", depth: int = CANDIDATES, filters: Filters | None = None,
-                   groups: list[set[str]] | None = None) -> Candidates:
-        """The ``depth`` best chunks of each side that ``mode`` uses, grouped per document."""
+                   groups: list[set[str]] | None = None, visible: np.ndarray | None = None) -> Candidates:
+        """The ``depth`` best chunks of each side that ``mode`` uses, grouped per document; only
+        chunks that pass ``filters`` and are among the ``visible`` ones (None: all)."""
         found = Candidates()
         groups = self.analyzer.query_terms(query) if groups is None else groups
         allowed = self._allowed(filters or Filters())
+        if visible is not None:
+            allowed = visible if allowed is None else np.intersect1d(allowed, visible)
         if allowed is not None and not len(allowed):
             return found
         if mode in ("hybrid", "dense"):

@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -51,16 +52,17 @@ class Speller:
         return (len(word) >= MIN_WORD and word.isalpha() and word not in ANY_STOPWORD
                 and not any(self.terms.document_frequency(form) for form in self.analyzer.forms(word)))
 
-    def suggest(self, query: str) -> str | None:
+    def suggest(self, query: str, visible: np.ndarray | None = None) -> str | None:
         """The query with each unknown word replaced by its closest frequent word, or None when
-        every word is known or none has a close neighbour."""
+        every word is known or none has a close neighbour. ``visible`` (a mask over the term
+        index's rows) limits suggestions to words of passages the reader may see."""
         words = tokens(query)
         if len(words) > MAX_WORDS:
             return None
         replacements = {}
         for word in dict.fromkeys(words):
             if self.unknown(word):
-                better = self.correct(word)
+                better = self.correct(word) if visible is None else self._closest(word, visible)
                 if better:
                     replacements[word] = better
         if not replacements:
@@ -76,17 +78,18 @@ class Speller:
             self._corrections[word] = self._closest(word)
         return self._corrections[word]
 
-    def _closest(self, word: str) -> str | None:
+    def _closest(self, word: str, visible: np.ndarray | None = None) -> str | None:
         limit = max_distance(word)
         found: dict[str, int] = {}
         for typed in {word, stem(word, "nl"), stem(word, "en")}:
             for term, distance, _ in process.extract(typed, self.choices(), scorer=OSA.distance,
                                                      score_cutoff=limit, limit=20):
-                found[term] = min(distance, found.get(term, limit))
+                if visible is None or self.terms.held_within(term, visible):
+                    found[term] = min(distance, found.get(term, limit))
         if not found:
             return None
         term = min(found, key=lambda t: (found[t], -self.terms.document_frequency(t), t))
-        better = self.surface(term)
+        better = self.surface(term, visible)
         # the stems were close; the words must be too ("camping" stems to "camp", near "came")
         return better if better != word and OSA.distance(better, word) <= limit else None
 
@@ -100,12 +103,12 @@ class Speller:
                                            and self.terms.document_frequency(term) >= MIN_CHUNKS)
         return self._choices
 
-    def surface(self, term: str) -> str:
+    def surface(self, term: str, visible: np.ndarray | None = None) -> str:
         """The commonest word that stems to ``term`` in the first passages that hold it (the
-        stem itself when none does)."""
-        if term not in self._surface:
+        stem itself when none does); only passages ``visible`` marks, when given."""
+        if visible is not None or term not in self._surface:
             words: Counter = Counter()
-            for chunk in self.terms.chunks_with(term, SURFACE_PASSAGES):
+            for chunk in self.terms.chunks_with(term, SURFACE_PASSAGES, visible):
                 for token in tokens(self.passage(chunk)):
                     parts = self.analyzer.split_compound(token) or ()
                     for word in (token, *parts):  # "onboardingstraject" holds "onboarding"
@@ -113,5 +116,8 @@ class Speller:
                             words[word] += 1
                 if words:
                     break
-            self._surface[term] = min(words, key=lambda w: (-words[w], w)) if words else term
+            best = min(words, key=lambda w: (-words[w], w)) if words else term
+            if visible is not None:
+                return best
+            self._surface[term] = best
         return self._surface[term]

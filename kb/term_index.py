@@ -164,13 +164,21 @@ class TermIndex:
             matched += weight * held
         return matched / total if total else matched
 
-    def chunks_with(self, term: str, count: int) -> list[int]:
-        """The ids of the first ``count`` chunks that hold ``term``."""
+    def chunks_with(self, term: str, count: int, within: np.ndarray | None = None) -> list[int]:
+        """The ids of the first ``count`` chunks that hold ``term`` (among the rows ``within``
+        marks, a boolean mask, when given)."""
         column = self.vocabulary.get(term)
         if column is None:
             return []
-        start = self._starts[column]
-        return self.ids[self._chunks[start : min(start + count, self._starts[column + 1])]].tolist()
+        rows = self._chunks[self._starts[column] : self._starts[column + 1]]
+        if within is not None:
+            rows = rows[within[rows]]
+        return self.ids[rows[:count]].tolist()
+
+    def held_within(self, term: str, within: np.ndarray) -> bool:
+        """Whether a row that ``within`` (a boolean mask over rows) marks holds ``term``."""
+        column = self.vocabulary.get(term)
+        return column is not None and bool(within[self._chunks[self._starts[column] : self._starts[column + 1]]].any())
 
     def terms(self) -> set[str]:
         """Every term that some chunk holds."""

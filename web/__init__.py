@@ -7,9 +7,9 @@ load on the first request that needs them.
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g, request
 
-from kb import KnowledgeBase, load_settings
+from kb import KnowledgeBase, Reader, load_settings
 from web import auth
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -64,9 +64,21 @@ def knowledge() -> KnowledgeBase:
     return current_app.extensions["kb"]
 
 
+def reader() -> Reader:
+    """Who makes this request (by the ``auth`` setting; once per request)."""
+    if "reader" not in g:
+        g.reader = auth.reader(knowledge().settings)
+    return g.reader
+
+
 def add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    settings = knowledge().settings
+    if settings.auth != "none" and not request.path.startswith("/static/"):
+        # what a page holds depends on who asks: no shared cache may keep it for someone else
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add(settings.auth_header if settings.auth == "header" else "Authorization")
     return response
 
 

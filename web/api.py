@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request, url_for
 from werkzeug.exceptions import UnsupportedMediaType
 
 from kb import InvalidInput
-from web import knowledge
+from web import knowledge, reader
 from web.notes import save_note
 from web.openapi import openapi
 from web.present import document_json, document_url, related_json, search_json
@@ -25,12 +25,12 @@ def search():
 
 @bp.get("/documents/<path:doc_id>")
 def document(doc_id: str):
-    return jsonify(document_json(knowledge().document(doc_id)))
+    return jsonify(document_json(knowledge().document(doc_id, reader())))
 
 
 @bp.get("/documents/<path:doc_id>/related")
 def related(doc_id: str):
-    return jsonify(related_json(knowledge().related(doc_id)))
+    return jsonify(related_json(knowledge().related(doc_id, reader())))
 
 
 @bp.post("/notes")

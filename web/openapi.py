@@ -68,6 +68,9 @@ SCHEMAS = {
         "id": STRING, "kind": {"enum": list(KINDS)}, "title": STRING, "url": STRING,
         "lang": {"enum": ["nl", "en"]}, "authors": STRINGS, "date": DATE, "tags": STRINGS,
         "summary": STRING, "source_url": STRING, "format": STRING, "category": STRING,
+        "audience": {"type": "object", "description": "who may read it: {\"everyone\": true}, "
+                     "{\"private\": [names]} or {\"teams\": [names]}"},
+        "added_by": {"type": "string", "description": "who added it through Kennisbank (empty for files)"},
         "body_html": {"type": "string", "description": "the rendered, sanitised body (empty for forum threads)"},
         "posts": {"type": "array", "items": _ref("Post")},
     }),
@@ -89,6 +92,9 @@ SCHEMAS = {
         "language": {"enum": ["nl", "en"]},
         "format": {"enum": list(FORMATS)},
         "body": {"type": "string", "description": "Markdown"},
+        "visibility": {"type": "string", "default": "everyone", "description": "who may read it: everyone, "
+                       "private (the writer) or team:<name>[, team:<name>]; private and team need a signed-in "
+                       "writer (KB_AUTH=header or token)"},
     }, required=["title", "date", "speakers", "language", "format", "body"]),
     "NoteCreated": _object({"id": STRING, "url": STRING}),
     "Health": _object({"status": {"enum": ["ok", "empty"]}, "documents": {"type": "integer"},

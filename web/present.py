@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from kb import Document, Page, render_body
+from kb import Document, Page, describe, render_body
 from web.wording import person_reason, reason
 
 DOCUMENT_PATH = "/doc/"  # the document page's route; ids are paths, their slashes stay
@@ -64,6 +64,8 @@ def document_json(doc: Document) -> dict:
         "source_url": doc.source_url,
         "format": doc.format,
         "category": doc.category,
+        "audience": describe(tuple(doc.audience)),
+        "added_by": doc.added_by,
         "body_html": render_body(doc.body, doc.body_format) if doc.body else "",
         "posts": [
             {"author": post.author, "date": post.date, "accepted": post.accepted,

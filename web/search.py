@@ -10,7 +10,7 @@ from flask import Blueprint, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from kb import KINDS, LANGUAGES, MAX_OFFSET, SORTS, Filters, InvalidInput, Page
-from web import knowledge
+from web import knowledge, reader
 
 bp = Blueprint("search", __name__)
 
@@ -66,8 +66,9 @@ def run(query: Query) -> Page:
     everything that carries it, newest first."""
     kb = knowledge()
     if not query.text.strip():
-        return kb.browse(query.filters, query.limit, query.offset)
-    return kb.search(query.text, query.filters, query.limit, query.offset, sort=query.sort, as_typed=query.as_typed)
+        return kb.browse(query.filters, query.limit, query.offset, reader())
+    return kb.search(query.text, query.filters, query.limit, query.offset, sort=query.sort, as_typed=query.as_typed,
+                     reader=reader())
 
 
 def _integer(args: MultiDict, name: str, default: int | None) -> int | None:
@@ -86,14 +87,14 @@ def page():
     query = read_query(request.args)
     kb = knowledge()
     if not query.text.strip() and not query.filters.active():
-        return render_template("search.html", page=None, query=query, topics=kb.topics(TOP_TAGS))
+        return render_template("search.html", page=None, query=query, topics=kb.topics(TOP_TAGS, reader()))
     results = run(query)
-    learn_more = kb.learn_more([r.id for r in results.results])
+    learn_more = kb.learn_more([r.id for r in results.results], reader())
     return render_template(
         "search.html", page=results, query=query, learn_more=learn_more,
-        titles=kb.titles(evidence_ids(learn_more)), facets=facets(results, query),
+        titles=kb.titles(evidence_ids(learn_more), reader()), facets=facets(results, query),
         active=active_filters(query), pages=pagination(results, query),
-        topics=results.topics or ([] if results.results else kb.topics(TOP_TAGS)),
+        topics=results.topics or ([] if results.results else kb.topics(TOP_TAGS, reader())),
         forum_url=forum_link(kb.settings.forum_url, results.query), search_url=search_url,
         hidden_fields=hidden_fields,
         sorts=[{"value": value, "url": search_url(query, sort=None if value == "relevance" else value),

@@ -35,6 +35,8 @@ PHRASES: dict[str, dict[str, str]] = {
                       "nl": "hoogstens {count} tags van hoogstens {length} tekens"},
     "not_a_language": {"en": "{choices}", "nl": "{choices}"},
     "not_a_format": {"en": "one of {choices}", "nl": "een van {choices}"},
+    "not_a_visibility": {"en": "everyone, private, or team:<name> (several separated by commas)",
+                         "nl": "everyone, private, of team:<naam> (meerdere gescheiden door komma's)"},
     "missing_body": {"en": "write the note itself", "nl": "schrijf de notitie zelf"},
     "not_text": {"en": "contains characters that are not text", "nl": "bevat tekens die geen tekst zijn"},
     "invalid_note": {"en": "the note is not valid: {problems}", "nl": "de notitie is niet geldig: {problems}"},

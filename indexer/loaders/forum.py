@@ -16,7 +16,9 @@ import json
 from kb import ContentError, Document, Post, build_document, parse_date, text_field
 
 
-def load_forum(text: str, path: str) -> Document:
+def load_forum(text: str, path: str, categories: dict[str, str] | None = None) -> Document:
+    """A forum thread; ``categories`` maps a Discourse category (its name or number) to the
+    visibility its topics get when they carry none of their own (``forum-audiences.yaml``)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -24,7 +26,7 @@ def load_forum(text: str, path: str) -> Document:
     if not isinstance(data, dict):
         raise ContentError(f"{path}: a forum thread must be a JSON object, not {type(data).__name__}")
     if "post_stream" in data:
-        return _discourse(data, path)
+        return _discourse(data, path, categories or {})
     if "posts" in data:
         return _simple(data, path)
     raise ContentError(f"{path}: not a forum thread: expected a 'posts' list (simple format) "
@@ -43,13 +45,13 @@ def _simple(data: dict, path: str) -> Document:
             raise ContentError(f"{path}: post {number} needs an 'author' and a text 'body'")
         posts.append(Post(author=post["author"].strip(), date=parse_date(post.get("date"), path),
                           body=post["body"], body_format="markdown", accepted=bool(post.get("accepted"))))
-    fields = {key: data.get(key) for key in ("title", "tags", "language", "category")}
+    fields = {key: data.get(key) for key in ("title", "tags", "language", "category", "visibility")}
     fields["date"] = posts[0].date
     fields["author"] = [posts[0].author]
     return build_document(path, fields, "", "markdown", posts)
 
 
-def _discourse(data: dict, path: str) -> Document:
+def _discourse(data: dict, path: str, categories: dict[str, str]) -> Document:
     stream = data.get("post_stream")
     raw_posts = stream.get("posts") if isinstance(stream, dict) else None
     if not isinstance(raw_posts, list) or not raw_posts:
@@ -75,6 +77,8 @@ def _discourse(data: dict, path: str) -> Document:
         "date": posts[0].date,
         "author": [posts[0].author],
         "category": _category(data),
+        "visibility": data.get("visibility") or categories.get(str(data.get("category_id", "")))
+        or categories.get(_category(data)),
     }
     return build_document(path, fields, "", "html", posts)
 

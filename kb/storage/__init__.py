@@ -39,6 +39,7 @@ class DocMeta:
     date: str | None
     authors: tuple[str, ...]
     tags: tuple[str, ...]
+    audience: tuple[str, ...] = ("everyone",)  # who may read it (kb.audience)
 
 
 @dataclass(frozen=True)

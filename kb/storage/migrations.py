@@ -39,6 +39,10 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: who may read a document (kb.audience), as a JSON list of principals
+    """
+    ALTER TABLE documents ADD COLUMN audience TEXT NOT NULL DEFAULT '["everyone"]';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

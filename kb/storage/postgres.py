@@ -120,6 +120,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)
     """,
+    # 2: who may read a document (kb.audience), as a list of principals
+    """
+    ALTER TABLE documents ADD COLUMN audience jsonb NOT NULL DEFAULT '["everyone"]'
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -290,8 +294,8 @@ class PostgresStorage:
 
     @_guarded
     def documents_meta(self) -> dict[str, DocMeta]:
-        rows = self.conn.execute("SELECT id, kind, title, lang, date, authors, tags FROM documents")
-        return {r[0]: DocMeta(r[0], r[1], r[2], r[3], r[4], tuple(r[5]), tuple(r[6])) for r in rows}
+        rows = self.conn.execute("SELECT id, kind, title, lang, date, authors, tags, audience FROM documents")
+        return {r[0]: DocMeta(r[0], r[1], r[2], r[3], r[4], tuple(r[5]), tuple(r[6]), tuple(r[7])) for r in rows}
 
     @_guarded
     def document(self, doc_id: str) -> Document | None:
@@ -548,10 +552,10 @@ class PgPublication:
             vectors: list[np.ndarray]) -> None:
         self.remove(doc.id)
         self.conn.execute(
-            "INSERT INTO documents (id, kind, title, lang, date, authors, tags, data, content_hash, path)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO documents (id, kind, title, lang, date, authors, tags, data, content_hash, path, audience)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (doc.id, doc.kind, doc.title, doc.lang, doc.date, Jsonb(doc.people()), Jsonb(doc.tags), doc.to_json(),
-             doc.content_hash, doc.path))
+             doc.content_hash, doc.path, Jsonb(doc.audience)))
         # passages in reading order, so that chunk ids grow with it (the term index extends on ids)
         ids = dict(self.conn.execute(
             "INSERT INTO chunks (doc_id, ord, heading, text, hash, title_terms, terms)"

@@ -78,9 +78,10 @@ class SqliteStore:
         self.delete_document(doc.id)
         self.conn.execute(
             "INSERT INTO documents (id, kind, title, lang, date, authors, tags, data, content_hash, path,"
-            " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " indexed_at, audience) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (doc.id, doc.kind, doc.title, doc.lang, doc.date, json.dumps(doc.people()), json.dumps(doc.tags),
-             doc.to_json(), doc.content_hash, doc.path, datetime.now(UTC).isoformat(timespec="seconds")),
+             doc.to_json(), doc.content_hash, doc.path, datetime.now(UTC).isoformat(timespec="seconds"),
+             json.dumps(doc.audience)),
         )
         ids: list[int] = []
         for chunk, (title_terms, text_terms) in zip(chunks, terms, strict=True):
@@ -109,9 +110,10 @@ class SqliteStore:
         return dict(self.conn.execute("SELECT id, content_hash FROM documents"))
 
     def documents_meta(self) -> dict[str, DocMeta]:
-        rows = self.conn.execute("SELECT id, kind, title, lang, date, authors, tags FROM documents")
+        rows = self.conn.execute("SELECT id, kind, title, lang, date, authors, tags, audience FROM documents")
         return {
-            r[0]: DocMeta(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), tuple(json.loads(r[6])))
+            r[0]: DocMeta(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), tuple(json.loads(r[6])),
+                          tuple(json.loads(r[7])))
             for r in rows
         }
 
