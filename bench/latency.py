@@ -15,7 +15,7 @@ from pathlib import Path
 from bench import synthetic
 from bench.plan import Plan
 from bench.report import Results, percentile
-from kb import NO_FLOOR, Floor, KnowledgeBase, load_settings
+from kb import ANYONE, NO_FLOOR, Floor, KnowledgeBase, Reader, load_settings
 
 SECTION = "Query latency (in-process)"
 SWEEP = "Query latency vs index size (synthetic vectors)"
@@ -45,13 +45,14 @@ class CountingEmbedder:
         return self.inner.embed_passages(texts)
 
 
-def one_pass(kb: KnowledgeBase, queries: list[str], floor: Floor | None = None) -> dict[str, list[float]]:
+def one_pass(kb: KnowledgeBase, queries: list[str], floor: Floor | None = None,
+             reader: Reader = ANYONE) -> dict[str, list[float]]:
     """Every query once: per query the phases (Page.timings), the wall time around
     ``KnowledgeBase.search``, and everything but the embedding; ``floor`` replaces the model's."""
     rows: dict[str, list[float]] = {name: [] for name in (*PHASES, "total", "without embedding")}
     for query in queries:
         started = time.perf_counter()
-        page = kb.search(query, floor=floor)
+        page = kb.search(query, floor=floor, reader=reader)
         total = (time.perf_counter() - started) * 1000
         for name in PHASES:
             rows[name].append(page.timings.get(name, 0.0))
@@ -60,19 +61,19 @@ def one_pass(kb: KnowledgeBase, queries: list[str], floor: Floor | None = None) 
     return rows
 
 
-def passes(make_kb, queries: list[str], runs: int, fresh: bool,
-           floor: Floor | None = None) -> tuple[list[dict[str, list[float]]], KnowledgeBase]:
+def passes(make_kb, queries: list[str], runs: int, fresh: bool, floor: Floor | None = None,
+           reader: Reader = ANYONE) -> tuple[list[dict[str, list[float]]], KnowledgeBase]:
     """``runs`` passes over the queries; with ``fresh`` each on a new query cache (first-time
     queries), else all on one cache that an unmeasured first pass filled (repeated queries)."""
     kb = make_kb()
     kb.load()  # loading the model and index is not a query's cost
-    one_pass(kb, queries if not fresh else queries[:5], floor)  # warm code paths (and the cache when repeating)
+    one_pass(kb, queries if not fresh else queries[:5], floor, reader)  # warm code paths (and the cache)
     out = []
     for _ in range(runs):
         if fresh:
             kb = make_kb()
             kb.load()
-        out.append(one_pass(kb, queries, floor))
+        out.append(one_pass(kb, queries, floor, reader))
     return out, kb
 
 
@@ -123,6 +124,7 @@ def run(results: Results, plan: Plan, embedder) -> None:
                    total <= 25, f"query embedding p50 {median_of(first, 'embed', 50):.1f} ms")
     results.target("repeated queries are not embedded again", embedded_again, "queries", embedded_again == 0)
     sweep(results, plan, embedder.dim, queries)
+    audiences(results, plan, embedder.dim, queries)
 
 
 def sweep(results: Results, plan: Plan, dim: int, queries: list[str]) -> None:
@@ -149,6 +151,31 @@ def sweep(results: Results, plan: Plan, dim: int, queries: list[str]) -> None:
         "same documents and vectors in a database of a local PostgreSQL 18 with pgvector 0.8 (`bench/postgres.py`, "
         "over a Unix socket), the vector search in the engine. Recall@10: the share of the exact 10 nearest "
         "passages that the vector search returns, for 200 new query vectors drawn like the passages."))
+
+
+AUDIENCES = "Query latency with restricted documents (synthetic vectors)"
+
+
+def audiences(results: Results, plan: Plan, dim: int, queries: list[str]) -> None:
+    """The 5k-document index as it is, and again with every other document for one team only,
+    searched by a reader outside that team: the cost of cutting candidates to what they may see."""
+    figures = {}
+    for restricted in (False, True):
+        data = synthetic.build(plan.work, plan.content, 5000, plan.model, dim, restricted=restricted)
+        settings = load_settings(overrides={"model": plan.model, "data_dir": data, "content_dir": plan.content})
+        model = synthetic.stand_in(plan.model, dim, 5000)
+        runs, kb = passes(lambda settings=settings, model=model: KnowledgeBase(settings, embedder=model), queries,
+                          plan.runs, fresh=False, floor=NO_FLOOR)
+        kb.shutdown()
+        label = "half the documents for one team, reader outside it" if restricted else "every document for everyone"
+        add_percentiles(results, AUDIENCES, f"5k documents, {label}", runs, (("without embedding", (50, 95)),))
+        figures[restricted] = median_of(runs, "without embedding", 50)
+    ratio = figures[True] / figures[False]
+    results.target("search p50 with half the documents restricted ≤ 1.2× unrestricted (5k documents, embedded)",
+                   ratio, "×", ratio <= 1.2, f"{figures[True]:.2f} vs {figures[False]:.2f} ms")
+    results.note(AUDIENCES, "The synthetic 5k-document index of the sweep, built a second time with every other "
+                 "document's visibility team:bench; the reader is not signed in, so the candidate searches "
+                 "are limited to the 2,500 documents for everyone. No relevance floor, as in the sweep.")
 
 
 def measure_size(results: Results, plan: Plan, label: str, documents: int, backend: str, settings, dim: int,

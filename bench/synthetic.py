@@ -61,19 +61,21 @@ def stand_in(model: str, dim: int, documents: int) -> ClusteredEmbedder:
     return ClusteredEmbedder(model, dim, int(documents * CHUNKS_PER_DOC))
 
 
-def build(work: Path, content: Path, documents: int, model: str, dim: int) -> Path:
+def build(work: Path, content: Path, documents: int, model: str, dim: int, restricted: bool = False) -> Path:
     """A data folder with ``documents`` synthetic documents indexed with random ``dim`` vectors
-    under the name ``model``; built once, then reused (see ``_key``)."""
+    under the name ``model``; built once, then reused (see ``_key``). With ``restricted``, every
+    other document is for team ``bench`` only (the rest for everyone)."""
     settings = load_settings()
     approximate = documents * CHUNKS_PER_DOC >= (settings.ann_min_chunks or ANN_MIN_CHUNKS)  # as the indexer will
-    key = _key(documents, model, dim, _index_kind(dim, approximate), settings.chunk_words, "clustered")
-    data = work / f"sweep-{documents}-{dim}"
+    key = _key(documents, model, dim, _index_kind(dim, approximate), settings.chunk_words, "clustered", restricted)
+    data = work / (f"sweep-{documents}-{dim}" + ("-half-restricted" if restricted else ""))
     marker = data / ".complete"
     if marker.exists() and marker.read_text() == key:
         return data
     if data.exists():
         shutil.rmtree(data)
-    _index(settings.replace(data_dir=data, content_dir=content, model=model, database_url=None), work, documents, dim)
+    _index(settings.replace(data_dir=data, content_dir=content, model=model, database_url=None), work, documents, dim,
+           restricted=restricted)
     marker.write_text(key)
     return data
 
@@ -96,13 +98,17 @@ def build_shared(work: Path, content: Path, documents: int, model: str, dim: int
     return url
 
 
-def _index(settings, work: Path, documents: int, dim: int, copy_from: Path | None = None) -> None:
+def _index(settings, work: Path, documents: int, dim: int, copy_from: Path | None = None,
+           restricted: bool = False) -> None:
     """Generate the corpus and index it into the store ``settings`` name (with the embedding cache
     of the embedded store in ``copy_from`` first, when given)."""
     source = work / f"sweep-content-{documents}"
     corpus.generate(source, documents, settings.content_dir)
     docs, _ = scan(source, 10_000_000)
     shutil.rmtree(source)
+    if restricted:
+        for doc in docs[1::2]:
+            doc.audience = ["team:bench"]
     kb = KnowledgeBase(settings, embedder=stand_in(settings.model, dim, documents))
     try:
         if copy_from is not None:

@@ -184,6 +184,7 @@ class Searcher:
         self.facets = FacetTable(self.meta)
         self.visibility = Visibility(self.meta)
         self._visible_chunks: dict[tuple, np.ndarray] = {}
+        self._positions: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.speller = Speller(self.terms, self.analyzer, self._passage)  # reads its word list on first need
 
     def search(self, query: str, filters: Filters, limit: int, offset: int, mode: str = "hybrid",
@@ -259,6 +260,19 @@ class Searcher:
         row = self.storage.chunks([chunk_id]).get(chunk_id)
         return f"{self.meta[row.doc_id].title} {row.heading} {row.text}" if row else ""
 
+    def _rows(self, allowed: np.ndarray) -> np.ndarray:
+        """The term index rows of ``allowed`` chunk ids, kept for the arrays asked for again (a
+        reader's visible chunks)."""
+        kept = self._positions.get(id(allowed))
+        if kept is not None and kept[0] is allowed:
+            return kept[1]
+        rows = self.terms.positions(allowed)
+        if any(allowed is value for value in list(self._visible_chunks.values())):
+            if len(self._positions) >= Visibility.REMEMBERED:
+                self._positions.clear()
+            self._positions[id(allowed)] = (allowed, rows)
+        return rows
+
     def _row_mask(self, reader: Reader, visible: np.ndarray | None) -> np.ndarray | None:
         """``visible`` as a mask over the term index's rows (for the speller), kept per reader."""
         if visible is None:
@@ -308,7 +322,7 @@ class Searcher:
             found.timings["vector"] = time.perf_counter() - tick
         if mode in ("hybrid", "keyword"):
             tick = time.perf_counter()
-            within = None if allowed is None else self.terms.positions(allowed)
+            within = None if allowed is None else self._rows(allowed)
             found_chunks = self.terms.search(groups, depth, within)
             hits = [(chunk_id, self.owner[chunk_id], score) for chunk_id, score in found_chunks]
             best = group_best(hits)

@@ -58,6 +58,7 @@ class VectorIndex:
             inner = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         self._index = faiss.IndexIDMap2(inner)
         self._removed: set[int] = set()
+        self._selectors: list[tuple[np.ndarray, tuple]] = []
         self._kept = None  # the selector that skips removed ids, built on first need
         self._ids = None  # chunk id by position in the HNSW storage, read on first need
 
@@ -93,7 +94,7 @@ class VectorIndex:
         if within is None:
             params = faiss.SearchParameters(sel=self._without_removed()) if self._removed else None
         else:
-            selector = faiss.IDSelectorBatch(np.asarray(within, dtype=np.int64))
+            selector = self._selector(within)
             share = len(within) / self._index.ntotal
             # An HNSW walk passes over what the filter drops: it looks further the fewer pass.
             params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.graph.ef_search, int(k / share)))
@@ -129,6 +130,21 @@ class VectorIndex:
         if self._ids is None:
             self._ids = faiss.vector_to_array(self._index.id_map)
         return scores, np.where(positions >= 0, self._ids[np.maximum(positions, 0)], -1)
+
+    def _selector(self, within: np.ndarray):
+        """A selector of the ids ``within``: a bitmap (one bit per id, a lookup per passage the scan
+        meets rather than a hash), kept for the arrays asked for lately, since a reader's visible
+        passages are one array asked for again and again."""
+        for array, selector in self._selectors:
+            if array is within:
+                return selector[0]
+        faiss = _faiss()
+        ids = np.asarray(within, dtype=np.int64)
+        bits = np.zeros((int(ids.max()) + 8) // 8 + 1, dtype=np.uint8)
+        np.bitwise_or.at(bits, ids >> 3, (1 << (ids & 7)).astype(np.uint8))
+        selector = (faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits)  # the bitmap must live on
+        self._selectors = [(within, selector), *self._selectors[:7]]
+        return selector[0]
 
     def _without_removed(self):
         """A selector of every id but the removed ones. Removed passages are skipped inside the
@@ -185,6 +201,7 @@ class VectorIndex:
         index._removed = set(record.get("removed", []))
         index._kept = None
         index._ids = None
+        index._selectors = []
         index.graph = graph
         index.set_ef_search(graph.ef_search)
         return index
