@@ -22,6 +22,7 @@ from indexer.loaders.forum import load_forum
 from kb import (
     KIND_FOLDERS,
     Applied,
+    AudienceError,
     ContentError,
     Document,
     KnowledgeBase,
@@ -38,6 +39,7 @@ log = logging.getLogger("kb.index")
 class Skipped:
     path: str
     reason: str
+    keep_last: bool = True  # its last good version stays searchable (not when its audience is in doubt)
 
 
 @dataclass
@@ -51,7 +53,7 @@ class Report:
     def as_json(self) -> dict:
         applied = asdict(self.applied)
         return {**{key: applied[key] for key in ("added", "updated", "removed", "unchanged")},
-                "skipped": [asdict(item) for item in self.skipped],
+                "skipped": [{"path": item.path, "reason": item.reason} for item in self.skipped],
                 **{key: applied[key] for key in ("embedded", "cached")},
                 "seconds": round(self.seconds, 3), "generation": applied["generation"]}
 
@@ -68,9 +70,9 @@ def category_audiences(content_dir: Path) -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ContentError(f"{CATEGORY_AUDIENCES} is not valid YAML: {exc}") from None
+        raise AudienceError(f"{CATEGORY_AUDIENCES} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not all(isinstance(v, str | list) for v in data.values()):
-        raise ContentError(f"{CATEGORY_AUDIENCES} must map category names or numbers to a visibility")
+        raise AudienceError(f"{CATEGORY_AUDIENCES} must map category names or numbers to a visibility")
     return {str(key): ", ".join(value) if isinstance(value, list) else value for key, value in data.items()}
 
 
@@ -82,7 +84,7 @@ def scan(content_dir: Path, max_bytes: int) -> tuple[list[Document], list[Skippe
     try:
         categories: dict[str, str] | None = category_audiences(content_dir)
         broken = ""
-    except ContentError as exc:
+    except AudienceError as exc:
         categories, broken = None, exc.message
     for folder in KIND_FOLDERS:
         root = content_dir / folder
@@ -94,10 +96,12 @@ def scan(content_dir: Path, max_bytes: int) -> tuple[list[Document], list[Skippe
                 continue
             try:
                 if categories is None and folder == "forum":
-                    raise ContentError(f"{relative}: skipped because {broken}")
+                    raise AudienceError(f"{relative}: skipped because {broken}")
                 doc = load_file(path, relative, max_bytes, categories)
             except ContentError as exc:
-                skipped.append(Skipped(relative, exc.message.removeprefix(relative + ": ")))
+                # a file whose audience cannot be told loses its last version too: it may be for fewer now
+                skipped.append(Skipped(relative, exc.message.removeprefix(relative + ": "),
+                                       keep_last=not isinstance(exc, AudienceError)))
                 continue
             if doc.id in seen:
                 skipped.append(Skipped(relative, f"same document id as {seen[doc.id]}; rename one of them"))
@@ -194,7 +198,7 @@ def run_index(settings: Settings, kb: KnowledgeBase | None = None, full: bool = 
         documents += stored_notes(kb, {doc.id for doc in documents} | {doc_id_for(s.path) for s in skipped}, skipped)
         for item in skipped:
             log.warning("skipped %s: %s", item.path, item.reason)
-        broken = frozenset(doc_id_for(item.path) for item in skipped)
+        broken = frozenset(doc_id_for(item.path) for item in skipped if item.keep_last)
         applied = run.apply(documents, kept=broken, full=full, progress=step, after_embedding=after_embedding)
     report = Report(applied, skipped, time.perf_counter() - started)
     kb.record_run({**report.as_json(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})

@@ -23,6 +23,7 @@ from kb.documents import (
 )
 from kb.embeddings import CombinedEmbedder
 from kb.errors import (
+    AudienceError,
     Busy,
     ConfigError,
     ContentError,
@@ -58,7 +59,7 @@ __all__ = [
     # who reads
     "Reader", "ANYONE", "team_names", "describe",
     # errors
-    "KbError", "Busy", "ConfigError", "ContentError", "Forbidden", "IndexMismatch", "IndexMissing",
+    "KbError", "AudienceError", "Busy", "ConfigError", "ContentError", "Forbidden", "IndexMismatch", "IndexMissing",
     "InvalidInput", "ModelUnavailable", "NotFound", "StoreUnavailable",
     # content: documents as the loaders build them, and their bodies as safe HTML
     "Document", "Post", "KINDS", "KIND_FOLDERS", "LANGUAGES", "build_document", "markdown_document",

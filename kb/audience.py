@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.errors import ContentError
+from kb.errors import AudienceError
 
 EVERYONE = "everyone"
 PUBLIC = (EVERYONE,)
@@ -56,24 +56,26 @@ def parse_visibility(value, where: str, writer: str | None, authors: list[str]) 
     """The audience of a ``visibility`` field (``everyone``, ``private``, ``team:<name>``, several
     teams comma-separated or as a list); ContentError naming what is wrong. A private document's
     reader is its writer, else its authors; one with neither cannot be read, so it is refused."""
-    if value is None or value == "":
+    if value is None:
         return PUBLIC
     items = re.split(r"[,;]", value) if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
-        raise ContentError(f"{where}: visibility must be everyone, private or team:<name>")
+        raise AudienceError(f"{where}: visibility must be everyone, private or team:<name>")
     words = [item.strip().lower() for item in items if item.strip()]
-    if words in (["everyone"], []):
+    if not words:
+        raise AudienceError(f"{where}: visibility is empty; write everyone, private or team:<name>")
+    if words == ["everyone"]:
         return PUBLIC
     if words == ["private"]:
         owners = [writer] if writer else authors
         if not owners:
-            raise ContentError(f"{where}: visibility private needs added_by or an author: nobody could read it")
+            raise AudienceError(f"{where}: visibility private needs added_by or an author: nobody could read it")
         return tuple(f"user:{name.casefold()}" for name in owners)
     teams = []
     for word in words:
         name = word.removeprefix("team:")
         if not word.startswith("team:") or not _TEAM.match(name):
-            raise ContentError(f"{where}: visibility {word!r} is not everyone, private or team:<name> "
+            raise AudienceError(f"{where}: visibility {word!r} is not everyone, private or team:<name> "
                                "(team names: letters, digits, '.', '-', '_')")
         teams.append(f"team:{name}")
     return tuple(dict.fromkeys(teams))
@@ -104,12 +106,14 @@ class Visibility:
         if not self.restricted:
             return None
         key = reader.key
-        if key not in self._seen:
-            if len(self._seen) >= self.REMEMBERED:
-                self._seen.clear()
-            visible = frozenset(doc for doc, info in self.meta.items() if reader.can_see(tuple(info.audience)))
-            self._seen[key] = None if len(visible) == len(self.meta) else visible
-        return self._seen[key]
+        if key in self._seen:
+            return self._seen[key]
+        visible = frozenset(doc for doc, info in self.meta.items() if reader.can_see(tuple(info.audience)))
+        answer = None if len(visible) == len(self.meta) else visible
+        if len(self._seen) >= self.REMEMBERED:
+            self._seen.clear()
+        self._seen[key] = answer
+        return answer
 
     def can_see(self, reader: Reader, doc_id: str) -> bool:
         visible = self.documents(reader)

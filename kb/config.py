@@ -107,9 +107,10 @@ SETTINGS: tuple[Setting, ...] = (
             "one of none, header, token"),
     Setting("auth_header", "X-Forwarded-User", str,
             "header the single-sign-on proxy sets to the user's name (auth=header)", "a header name"),
-    Setting("groups_header", "X-Forwarded-Groups", str,
-            "header the single-sign-on proxy sets to the user's teams, comma-separated (auth=header)",
-            "a header name"),
+    Setting("groups_header", None, str,
+            "header the single-sign-on proxy sets to the user's teams, comma-separated (auth=header); unset: "
+            "nobody is in a team. Set it only once the proxy sets it and drops what clients send",
+            "a header name, e.g. X-Forwarded-Groups"),
     Setting("trusted_proxies", ("127.0.0.1", "::1"), _csv, "addresses whose identity header is honoured (auth=header)",
             "comma-separated IP addresses"),
     Setting("api_tokens", None, Path, "file with one 'token name' pair per line, teams optionally after "

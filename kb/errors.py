@@ -33,6 +33,11 @@ class ContentError(KbError):
     code = "bad_content"
 
 
+class AudienceError(ContentError):
+    """A content file whose audience cannot be told: skipped, and its last version withdrawn too,
+    since keeping it could show it to readers it is no longer for."""
+
+
 class IndexMismatch(KbError):
     """The saved index was built with other settings than the current ones."""
 

@@ -200,11 +200,11 @@ class KnowledgeBase:
         """Index documents at once; they are searchable when this returns."""
         return self._writer.add(documents)
 
-    def add_note(self, fields: dict, added_by: str | None = None) -> Document:
+    def add_note(self, fields: dict, added_by: str | None = None, teams: frozenset[str] | None = None) -> Document:
         """Validate a session note (NoteInvalid lists every bad field), store its Markdown (a
         file in the content folder, or a row of the shared database) and index it: it is kept
         for good and searchable when this returns."""
-        note = validate_note(fields)
+        note = validate_note(fields, teams)
         stem, text = note_file(note, added_by)
         doc = markdown_document(self._storage.save_note(stem, text), text)
         self._writer.add([doc])

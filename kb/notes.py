@@ -54,8 +54,9 @@ class Note:
     visibility: str = "everyone"  # everyone, private, or team:<name>[, team:<name>...]
 
 
-def validate_note(data: dict) -> Note:
-    """A Note from submitted fields (JSON or form); NoteInvalid listing every problem at once."""
+def validate_note(data: dict, teams: frozenset[str] | None = None) -> Note:
+    """A Note from submitted fields (JSON or form); NoteInvalid listing every problem at once.
+    ``teams``: the writer's, when known: a team note must be for teams they are in."""
     if not isinstance(data, dict):
         raise NoteInvalid({"note": FieldError("not_an_object")})
     errors: dict[str, FieldError] = {}
@@ -90,9 +91,14 @@ def validate_note(data: dict) -> Note:
         errors["body"] = FieldError("too_long", {"max": MAX_BODY})
     visibility = ", ".join(_list(data.get("visibility") or "everyone")).lower()
     try:
-        parse_visibility(visibility, "note", "writer", [])
+        audience = parse_visibility(visibility, "note", "writer", [])
     except ContentError:
         errors["visibility"] = FieldError("not_a_visibility")
+    else:
+        outside = sorted(p.removeprefix("team:") for p in audience if p.startswith("team:")
+                         and teams is not None and p.removeprefix("team:") not in teams)
+        if outside:
+            errors["visibility"] = FieldError("not_your_team", {"teams": ", ".join(outside)})
     for name, value in (("title", title), ("speakers", speakers), ("tags", tags), ("body", body)):
         if name not in errors and not _is_text(value):
             errors[name] = FieldError("not_text")

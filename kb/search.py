@@ -278,11 +278,12 @@ class Searcher:
         if visible is None:
             return None
         key = ("rows", reader.key)
-        if key not in self._visible_chunks:
+        mask = self._visible_chunks.get(key)
+        if mask is None:
             mask = np.zeros(len(self.terms), dtype=bool)
             mask[self.terms.positions(visible)] = True
             self._visible_chunks[key] = mask
-        return self._visible_chunks[key]
+        return mask
 
     def visible_chunks(self, reader: Reader) -> np.ndarray | None:
         """The chunk ids of the documents ``reader`` may see (sorted), or None for all of them."""
@@ -290,12 +291,13 @@ class Searcher:
         if documents is None:
             return None
         key = reader.key
-        if key not in self._visible_chunks:
+        chunks = self._visible_chunks.get(key)
+        if chunks is None:
+            chunks = np.sort(np.array([c for doc in documents for c in self.chunks_of.get(doc, ())], dtype=np.int64))
             if len(self._visible_chunks) >= Visibility.REMEMBERED:
                 self._visible_chunks.clear()
-            chunks = [chunk for doc in documents for chunk in self.chunks_of.get(doc, ())]
-            self._visible_chunks[key] = np.sort(np.array(chunks, dtype=np.int64))
-        return self._visible_chunks[key]
+            self._visible_chunks[key] = chunks
+        return chunks
 
     def candidates(self, query: str, mode: str = "hybrid", depth: int = CANDIDATES, filters: Filters | None = None,
                    groups: list[set[str]] | None = None, visible: np.ndarray | None = None) -> Candidates:
@@ -314,6 +316,9 @@ class Searcher:
             found.timings["embed"] = time.perf_counter() - tick
             tick = time.perf_counter()
             scores, ids = self.vectors.search(vector, min(depth, self.chunk_count), allowed)
+            if allowed is not None:  # whatever the index does with the filter, nothing else passes
+                keep = np.isin(ids, allowed)
+                scores, ids = scores[keep], ids[keep]
             hits = [(i, self.owner[i], s) for s, i in zip(scores.tolist(), ids.tolist(), strict=True)
                     if i in self.owner]
             found.dense = {doc: score for doc, (score, _) in group_best(hits).items()}

@@ -47,10 +47,14 @@ class Speller:
         self._corrections: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
-    def unknown(self, word: str) -> bool:
-        """A word worth correcting: long enough, letters only, and none of its stems indexed."""
-        return (len(word) >= MIN_WORD and word.isalpha() and word not in ANY_STOPWORD
-                and not any(self.terms.document_frequency(form) for form in self.analyzer.forms(word)))
+    def unknown(self, word: str, visible: np.ndarray | None = None) -> bool:
+        """A word worth correcting: long enough, letters only, and none of its stems in a passage
+        (of those ``visible`` marks: whether a hidden passage holds it must not show)."""
+        if len(word) < MIN_WORD or not word.isalpha() or word in ANY_STOPWORD:
+            return False
+        if visible is None:
+            return not any(self.terms.document_frequency(form) for form in self.analyzer.forms(word))
+        return not any(self.terms.frequency_within(form, visible) for form in self.analyzer.forms(word))
 
     def suggest(self, query: str, visible: np.ndarray | None = None) -> str | None:
         """The query with each unknown word replaced by its closest frequent word, or None when
@@ -61,7 +65,7 @@ class Speller:
             return None
         replacements = {}
         for word in dict.fromkeys(words):
-            if self.unknown(word):
+            if self.unknown(word, visible):
                 better = self.correct(word) if visible is None else self._closest(word, visible)
                 if better:
                     replacements[word] = better
@@ -72,11 +76,13 @@ class Speller:
 
     def correct(self, word: str) -> str | None:
         """The word that the content uses instead of ``word``, or None (remembered per word)."""
-        if word not in self._corrections:
-            if len(self._corrections) >= REMEMBERED:
-                self._corrections.clear()
-            self._corrections[word] = self._closest(word)
-        return self._corrections[word]
+        if word in self._corrections:
+            return self._corrections[word]
+        better = self._closest(word)
+        if len(self._corrections) >= REMEMBERED:
+            self._corrections.clear()
+        self._corrections[word] = better
+        return better
 
     def _closest(self, word: str, visible: np.ndarray | None = None) -> str | None:
         limit = max_distance(word)
@@ -84,11 +90,13 @@ class Speller:
         for typed in {word, stem(word, "nl"), stem(word, "en")}:
             for term, distance, _ in process.extract(typed, self.choices(), scorer=OSA.distance,
                                                      score_cutoff=limit, limit=20):
-                if visible is None or self.terms.held_within(term, visible):
+                if visible is None or self.terms.frequency_within(term, visible) >= MIN_CHUNKS:
                     found[term] = min(distance, found.get(term, limit))
         if not found:
             return None
-        term = min(found, key=lambda t: (found[t], -self.terms.document_frequency(t), t))
+        frequency = self.terms.document_frequency if visible is None else (
+            lambda t: self.terms.frequency_within(t, visible))
+        term = min(found, key=lambda t: (found[t], -frequency(t), t))
         better = self.surface(term, visible)
         # the stems were close; the words must be too ("camping" stems to "camp", near "came")
         return better if better != word and OSA.distance(better, word) <= limit else None

@@ -175,10 +175,12 @@ class TermIndex:
             rows = rows[within[rows]]
         return self.ids[rows[:count]].tolist()
 
-    def held_within(self, term: str, within: np.ndarray) -> bool:
-        """Whether a row that ``within`` (a boolean mask over rows) marks holds ``term``."""
+    def frequency_within(self, term: str, within: np.ndarray) -> int:
+        """How many of the rows that ``within`` (a boolean mask over rows) marks hold ``term``."""
         column = self.vocabulary.get(term)
-        return column is not None and bool(within[self._chunks[self._starts[column] : self._starts[column + 1]]].any())
+        if column is None:
+            return 0
+        return int(np.count_nonzero(within[self._chunks[self._starts[column] : self._starts[column + 1]]]))
 
     def terms(self) -> set[str]:
         """Every term that some chunk holds."""

@@ -117,7 +117,8 @@ def site(tmp_path: Path, backend: dict):
     finally:
         kb.shutdown()
     assert report.skipped == []
-    app = create_app({**overrides, "auth": "header", "embedder": HashingEmbedder(), "TESTING": True})
+    app = create_app({**overrides, "auth": "header", "groups_header": "X-Forwarded-Groups",
+                      "embedder": HashingEmbedder(), "TESTING": True})
     yield app
     app.extensions["kb"].shutdown()
 
@@ -199,7 +200,8 @@ def test_a_page_of_results_is_full_when_enough_visible_documents_exist(site):
     client = site.test_client()
     everything = client.get("/api/search?q=feedback onboarding&limit=100", headers=headers("carol")).get_json()
     bob = client.get("/api/search?q=feedback onboarding&limit=2", headers=headers("bob")).get_json()
-    visible_to_bob = [r for r in everything["results"] if r["id"] not in SECRETS or "bob" in SECRETS[r["id"]]["readers"]]
+    visible_to_bob = [r for r in everything["results"]
+                      if r["id"] not in SECRETS or "bob" in SECRETS[r["id"]]["readers"]]
     assert len(bob["results"]) == min(2, len(visible_to_bob))
 
 
@@ -303,9 +305,76 @@ def test_a_token_line_may_name_teams(tmp_path, config):
 def test_identity_headers_count_only_from_a_trusted_proxy(config):
     app = create_app({**config, "auth": "header", "trusted_proxies": "10.0.0.9"})
     try:
-        with app.test_request_context(headers={"X-Forwarded-User": "carol", "X-Forwarded-Groups": "hr"}):
+        with app.test_request_context(headers={"X-Forwarded-User": "carol", "X-Forwarded-Groups": "hr"},
+                                      environ_base={"REMOTE_ADDR": "127.0.0.1"}):
             from web import reader
 
             assert reader().name is None and not reader().teams
     finally:
         app.extensions["kb"].shutdown()
+
+
+def test_a_word_only_hidden_documents_hold_answers_like_a_word_nobody_wrote(site):
+    client = site.test_client()
+    for name in ("bob", None):
+        hidden = client.get("/api/search?q=quokkaprivaat", headers=headers(name)).get_json()
+        unheard = client.get("/api/search?q=quokkaprivoot", headers=headers(name)).get_json()
+        assert (hidden["total"], hidden["did_you_mean"]) == (unheard["total"], unheard["did_you_mean"]) == (0, None)
+
+
+def test_a_team_note_is_for_the_writers_own_teams(site):
+    client = site.test_client()
+    note = {"title": "Teamnotitie", "date": "2026-03-02", "speakers": "Carol", "language": "nl",
+            "format": "retrospective", "body": "Voor het team.", "visibility": "team:finance"}
+    refused = client.post("/api/notes", json=note, headers=headers("carol"))
+    assert refused.status_code == 400 and "visibility" in refused.get_json()["error"]["fields"]
+    accepted = client.post("/api/notes", json={**note, "visibility": "team:hr"}, headers=headers("carol"))
+    assert accepted.status_code == 201
+
+
+def test_the_groups_header_counts_only_when_it_is_configured(config):
+    app = create_app({**config, "auth": "header"})
+    try:
+        with app.test_request_context(headers={"X-Forwarded-User": "bob", "X-Forwarded-Groups": "hr"},
+                                      environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+            from web import reader
+
+            assert reader().name == "bob" and not reader().teams
+    finally:
+        app.extensions["kb"].shutdown()
+
+
+def test_a_document_whose_audience_breaks_is_withdrawn_not_kept_as_it_was(tmp_path):
+    from indexer.pipeline import run_index
+
+    content = write_world(tmp_path / "content")
+    settings = load_settings(overrides={"content_dir": str(content), "data_dir": str(tmp_path / "var"),
+                                        "model": "hashing"}, environ={})
+    kb = KnowledgeBase(settings, embedder=HashingEmbedder())
+    try:
+        run_index(settings, kb)
+        assert kb.search("Error acquiring the state lock").results
+        thread = content / "forum" / "terraform-state-lock.json"
+        data = json.loads(thread.read_text(encoding="utf-8"))
+        thread.write_text(json.dumps({**data, "visibility": "team:platform leads"}), encoding="utf-8")
+        report = run_index(settings, kb)
+        assert [s.path for s in report.skipped] == ["forum/terraform-state-lock.json"]
+        assert "forum/terraform-state-lock" not in [r.id for r in kb.search("Error acquiring the state lock").results]
+        (content / "articles" / "bad.md").write_text("---\ntitle: Bad\n---\n\n{broken", encoding="utf-8")
+        thread.write_text(json.dumps(data), encoding="utf-8")
+        run_index(settings, kb)
+        assert "forum/terraform-state-lock" in [r.id for r in kb.search("Error acquiring the state lock").results]
+    finally:
+        kb.shutdown()
+
+
+def test_a_mapped_category_decides_for_simple_threads_too_and_a_thread_cannot_widen_it(tmp_path):
+    from indexer.pipeline import scan
+
+    content = write_world(tmp_path / "content")
+    (content / "forum-audiences.yaml").write_text("Platform: team:platform\n", encoding="utf-8")
+    thread = content / "forum" / "terraform-state-lock.json"
+    data = json.loads(thread.read_text(encoding="utf-8"))
+    thread.write_text(json.dumps({**data, "category": "platform", "visibility": "everyone"}), encoding="utf-8")
+    documents, _ = scan(content, 1_000_000)
+    assert {d.id: d.audience for d in documents}["forum/terraform-state-lock"] == ["team:platform"]

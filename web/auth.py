@@ -31,7 +31,8 @@ def reader(settings: Settings) -> Reader:
         name = " ".join(request.headers.get(settings.auth_header, "").split())
         if request.remote_addr not in settings.trusted_proxies or not name:
             return ANYONE
-        return Reader(name, team_names(request.headers.get(settings.groups_header, "")))
+        teams = request.headers.get(settings.groups_header, "") if settings.groups_header else ""
+        return Reader(name, team_names(teams))
     if settings.auth == "token":
         scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
         owner = _token_owner(settings, sent.strip()) if scheme.lower() == "bearer" else None
@@ -39,20 +40,14 @@ def reader(settings: Settings) -> Reader:
     return ANYONE
 
 
-def note_writer(settings: Settings) -> str | None:
-    """The name to record with a new note; Forbidden when this request may not write."""
-    if settings.auth == "header":
-        name = " ".join(request.headers.get(settings.auth_header, "").split())
-        if request.remote_addr not in settings.trusted_proxies or not name:
-            raise Forbidden("adding notes needs a signed-in user; open Kennisbank through the company login")
-        return name
-    if settings.auth == "token":
-        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-        owner = _token_owner(settings, sent.strip()) if scheme.lower() == "bearer" else None
-        if not owner:
-            raise Forbidden("adding notes needs an API token: send 'Authorization: Bearer <token>'")
-        return owner[0]
-    return None
+def note_writer(settings: Settings, who: Reader) -> str | None:
+    """The name to record with a new note by ``who`` (this request's reader); Forbidden when
+    this request may not write."""
+    if settings.auth == "header" and not who.name:
+        raise Forbidden("adding notes needs a signed-in user; open Kennisbank through the company login")
+    if settings.auth == "token" and not who.name:
+        raise Forbidden("adding notes needs an API token: send 'Authorization: Bearer <token>'")
+    return who.name
 
 
 def _token_owner(settings: Settings, sent: str) -> tuple[str, frozenset[str]] | None:

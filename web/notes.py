@@ -31,12 +31,13 @@ def audiences() -> list[tuple[str, str]]:
 def save_note(data) -> Document:
     """Check who writes, validate the fields, store the note and index it: searchable on return."""
     kb = knowledge()
-    return kb.add_note(data, added_by=note_writer(kb.settings))
+    who = reader()
+    return kb.add_note(data, added_by=note_writer(kb.settings, who), teams=who.teams)
 
 
 @bp.route("/notes/new", methods=["GET", "POST"])
 def form():
-    note_writer(knowledge().settings)  # say "not allowed" before anyone types a whole note
+    note_writer(knowledge().settings, reader())  # say "not allowed" before anyone types a whole note
     if request.method == "GET":
         values = {"date": dt.date.today().isoformat(), "language": ui_language(), "format": FORMATS[0],
                   # a proposal from a search that found nothing arrives with its question as the title

@@ -37,6 +37,8 @@ PHRASES: dict[str, dict[str, str]] = {
     "not_a_format": {"en": "one of {choices}", "nl": "een van {choices}"},
     "not_a_visibility": {"en": "everyone, private, or team:<name> (several separated by commas)",
                          "nl": "everyone, private, of team:<naam> (meerdere gescheiden door komma's)"},
+    "not_your_team": {"en": "you are not in team {teams}: choose one of your teams",
+                      "nl": "je zit niet in team {teams}: kies een van je teams"},
     "missing_body": {"en": "write the note itself", "nl": "schrijf de notitie zelf"},
     "not_text": {"en": "contains characters that are not text", "nl": "bevat tekens die geen tekst zijn"},
     "invalid_note": {"en": "the note is not valid: {problems}", "nl": "de notitie is niet geldig: {problems}"},

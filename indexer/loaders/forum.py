@@ -17,23 +17,25 @@ from kb import ContentError, Document, Post, build_document, parse_date, text_fi
 
 
 def load_forum(text: str, path: str, categories: dict[str, str] | None = None) -> Document:
-    """A forum thread; ``categories`` maps a Discourse category (its name or number) to the
-    visibility its topics get when they carry none of their own (``forum-audiences.yaml``)."""
+    """A forum thread; ``categories`` maps a category (its name, in any case, or its number) to
+    the visibility of every thread in it (``forum-audiences.yaml``), which a thread's own
+    ``visibility`` cannot widen: a mapped category decides."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ContentError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(data, dict):
         raise ContentError(f"{path}: a forum thread must be a JSON object, not {type(data).__name__}")
+    mapping = {key.casefold(): value for key, value in (categories or {}).items()}
     if "post_stream" in data:
-        return _discourse(data, path, categories or {})
+        return _discourse(data, path, mapping)
     if "posts" in data:
-        return _simple(data, path)
+        return _simple(data, path, mapping)
     raise ContentError(f"{path}: not a forum thread: expected a 'posts' list (simple format) "
                        "or 'post_stream' (Discourse)")
 
 
-def _simple(data: dict, path: str) -> Document:
+def _simple(data: dict, path: str, categories: dict[str, str]) -> Document:
     raw_posts = data.get("posts")
     if not isinstance(raw_posts, list) or not raw_posts:
         raise ContentError(f"{path}: 'posts' must be a non-empty list")
@@ -46,6 +48,7 @@ def _simple(data: dict, path: str) -> Document:
         posts.append(Post(author=post["author"].strip(), date=parse_date(post.get("date"), path),
                           body=post["body"], body_format="markdown", accepted=bool(post.get("accepted"))))
     fields = {key: data.get(key) for key in ("title", "tags", "language", "category", "visibility")}
+    fields["visibility"] = _category_visibility(categories, data.get("category")) or fields["visibility"]
     fields["date"] = posts[0].date
     fields["author"] = [posts[0].author]
     return build_document(path, fields, "", "markdown", posts)
@@ -77,10 +80,18 @@ def _discourse(data: dict, path: str, categories: dict[str, str]) -> Document:
         "date": posts[0].date,
         "author": [posts[0].author],
         "category": _category(data),
-        "visibility": data.get("visibility") or categories.get(str(data.get("category_id", "")))
-        or categories.get(_category(data)),
+        "visibility": _category_visibility(categories, data.get("category_id"), _category(data))
+        or data.get("visibility"),
     }
     return build_document(path, fields, "", "html", posts)
+
+
+def _category_visibility(categories: dict[str, str], *names) -> str | None:
+    """The visibility ``forum-audiences.yaml`` gives the first of ``names`` it maps (keys casefolded)."""
+    for name in names:
+        if isinstance(name, str | int) and str(name).strip().casefold() in categories:
+            return categories[str(name).strip().casefold()]
+    return None
 
 
 def _category(data: dict) -> str:

@@ -94,7 +94,7 @@ class VectorIndex:
         if within is None:
             params = faiss.SearchParameters(sel=self._without_removed()) if self._removed else None
         else:
-            selector = self._selector(within)
+            selector, _bits = self._selector(within)  # the bitmap lives while the search reads it
             share = len(within) / self._index.ntotal
             # An HNSW walk passes over what the filter drops: it looks further the fewer pass.
             params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.graph.ef_search, int(k / share)))
@@ -132,19 +132,20 @@ class VectorIndex:
         return scores, np.where(positions >= 0, self._ids[np.maximum(positions, 0)], -1)
 
     def _selector(self, within: np.ndarray):
-        """A selector of the ids ``within``: a bitmap (one bit per id, a lookup per passage the scan
-        meets rather than a hash), kept for the arrays asked for lately, since a reader's visible
-        passages are one array asked for again and again."""
+        """(selector, bitmap) of the ids ``within``: a bitmap (one bit per id, a lookup per passage
+        the scan meets rather than a hash) that the caller holds while it searches, since FAISS
+        does not; kept for the arrays asked for lately, as a reader's visible passages are one
+        array asked for again and again."""
         for array, selector in self._selectors:
             if array is within:
-                return selector[0]
+                return selector
         faiss = _faiss()
         ids = np.asarray(within, dtype=np.int64)
         bits = np.zeros((int(ids.max()) + 8) // 8 + 1, dtype=np.uint8)
         np.bitwise_or.at(bits, ids >> 3, (1 << (ids & 7)).astype(np.uint8))
         selector = (faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits)  # the bitmap must live on
         self._selectors = [(within, selector), *self._selectors[:7]]
-        return selector[0]
+        return selector
 
     def _without_removed(self):
         """A selector of every id but the removed ones. Removed passages are skipped inside the
