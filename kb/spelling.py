@@ -54,7 +54,7 @@ class Speller:
             return False
         if visible is None:
             return not any(self.terms.document_frequency(form) for form in self.analyzer.forms(word))
-        return not any(self.terms.frequency_within(form, visible) for form in self.analyzer.forms(word))
+        return not any(self.terms.held_within(form, visible) for form in self.analyzer.forms(word))
 
     def suggest(self, query: str, visible: np.ndarray | None = None) -> str | None:
         """The query with each unknown word replaced by its closest frequent word, or None when

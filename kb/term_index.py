@@ -175,6 +175,15 @@ class TermIndex:
             rows = rows[within[rows]]
         return self.ids[rows[:count]].tolist()
 
+    def held_within(self, term: str, within: np.ndarray) -> bool:
+        """Whether a row that ``within`` (a boolean mask over rows) marks holds ``term``; looks at
+        the first postings before all of them, since a common word is nearly always held early."""
+        column = self.vocabulary.get(term)
+        if column is None:
+            return False
+        rows = self._chunks[self._starts[column] : self._starts[column + 1]]
+        return bool(within[rows[:64]].any() or within[rows[64:]].any())
+
     def frequency_within(self, term: str, within: np.ndarray) -> int:
         """How many of the rows that ``within`` (a boolean mask over rows) marks hold ``term``."""
         column = self.vocabulary.get(term)

@@ -51,3 +51,22 @@ def test_exact_search_of_an_hnsw_index_is_the_flat_answer():
         index.add(ids, vectors)
     query = vectors[3] + 0.1 * vectors[9]
     assert graph.exact(query, 10)[1].tolist() == flat.search(query, 10)[1].tolist()
+
+
+@pytest.mark.parametrize("share", [0.05, 0.5, 0.9])
+def test_a_filtered_exact_search_is_the_best_of_the_allowed_whatever_their_share(share):
+    rng = np.random.default_rng(7)
+    vectors = normalise(rng.normal(size=(2000, 32)).astype(np.float32))
+    ids = np.arange(1, 2001, dtype=np.int64) * 3  # ids are not positions
+    index = VectorIndex(32)
+    index.add(ids, vectors)
+    query = vectors[5]
+    order = np.argsort(-(vectors @ query))
+    # the allowed passages are the ones farthest from the query: an over-fetch finds none of them
+    allowed = np.sort(ids[order[-int(2000 * share):]])
+    ranking = index.search(query, 2000)[1].tolist()  # the index's own order (its vectors are fp16)
+    scores, found = index.search(query, 10, allowed)
+    assert found.tolist() == [i for i in ranking if i in set(allowed.tolist())][:10]
+    assert np.all(np.diff(scores) <= 1e-6)
+    near = np.sort(ids[order[: int(2000 * share)]])  # and the nearest ones: found by the over-fetch
+    assert index.search(query, 10, near)[1].tolist() == [i for i in ranking if i in set(near.tolist())][:10]

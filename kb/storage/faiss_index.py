@@ -37,6 +37,9 @@ def _faiss():
     return faiss
 
 
+OVERFETCH_SHARE = 0.2  # from this share of passages allowed on, an exact scan fetches more and filters after
+
+
 class VectorIndex:
     """Chunk vectors by chunk id. HNSW cannot delete, so removed ids are filtered until a rebuild."""
 
@@ -102,6 +105,8 @@ class VectorIndex:
         with one_thread(faiss):  # one query: see kb.openmp
             if self.approximate and within is not None and share <= FILTER_EXACT:
                 scores, ids = self._search_stored(query, fetch, params.sel)
+            elif not self.approximate and within is not None and share >= OVERFETCH_SHARE:
+                scores, ids = self._overfetch(query, fetch, share, _bits, params)
             else:
                 scores, ids = self._index.search(query, fetch, params=params)
         scores, ids = scores[0], ids[0]
@@ -130,6 +135,24 @@ class VectorIndex:
         if self._ids is None:
             self._ids = faiss.vector_to_array(self._index.id_map)
         return scores, np.where(positions >= 0, self._ids[np.maximum(positions, 0)], -1)
+
+    def _overfetch(self, query: np.ndarray, k: int, share: float, bits: np.ndarray, params):
+        """The exact scan without a filter, asked for enough more that ``k`` allowed ones remain,
+        then filtered: a scan that checks a filter per passage loses FAISS's batched distances
+        (at half the passages allowed: 1.9 against 1.3 ms at 5k documents). When too few remain,
+        the filtered scan after all."""
+        fetch = min(int(self._index.ntotal), int(k / share * 2) + 16)
+        scores, ids = self._index.search(query, fetch, params=self._plain_params())
+        found = ids[0]
+        allowed = (found >= 0) & (found >> 3 < len(bits))
+        allowed[allowed] &= (bits[found[allowed] >> 3] >> (found[allowed] & 7)) & 1 == 1
+        if allowed.sum() >= k or fetch >= self._index.ntotal:
+            return scores[:, allowed][:, :k], ids[:, allowed][:, :k]
+        return self._index.search(query, k, params=params)
+
+    def _plain_params(self):
+        faiss = _faiss()
+        return faiss.SearchParameters(sel=self._without_removed()) if self._removed else None
 
     def _selector(self, within: np.ndarray):
         """(selector, bitmap) of the ids ``within``: a bitmap (one bit per id, a lookup per passage
