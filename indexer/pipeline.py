@@ -200,6 +200,9 @@ def run_index(settings: Settings, kb: KnowledgeBase | None = None, full: bool = 
             log.warning("skipped %s: %s", item.path, item.reason)
         broken = frozenset(doc_id_for(item.path) for item in skipped if item.keep_last)
         applied = run.apply(documents, kept=broken, full=full, progress=step, after_embedding=after_embedding)
+    pruned = kb.prune_search_log()
+    if pruned:
+        log.info("search log: %d searches older than %d days forgotten", pruned, settings.search_log_days)
     report = Report(applied, skipped, time.perf_counter() - started)
     kb.record_run({**report.as_json(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return report

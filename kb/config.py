@@ -89,6 +89,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("forum_url", None, _url,
             "the Discourse forum, offered as the place to ask when a search finds nothing; unset: not offered",
             "an http(s):// URL"),
+    Setting("search_log", "on", _choice("on", "off"),
+            "keep a log of searches without who searched (query, time, language, results, opened result): "
+            "what the learning agenda is made of", "on or off"),
+    Setting("search_log_days", 90, _int_between(1, 3650), "days a logged search is kept; the nightly run prunes",
+            "an integer 1-3650"),
     Setting("host", "127.0.0.1", str, "address the web server listens on", "a host name or IP address"),
     Setting("port", 5000, _int_between(1, 65535), "port the web server listens on", "an integer 1-65535"),
     Setting("workers", 2, _int_between(1, 64), "web server worker processes", "an integer 1-64"),
@@ -130,6 +135,8 @@ class Settings:
     model: str
     relevance_floor: tuple[float, ...] | None
     forum_url: str | None
+    search_log: str
+    search_log_days: int
     host: str
     port: int
     workers: int

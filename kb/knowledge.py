@@ -8,6 +8,8 @@ replaced when a newer generation is published (by the nightly run or a note), wi
 
 from __future__ import annotations
 
+import atexit
+import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,10 +26,12 @@ from kb.embeddings import Embedder, QueryCache
 from kb.errors import IndexMissing, NotFound
 from kb.fusion import Floor, FusionParams
 from kb.indexing import Applied, IndexRun, IndexWriter
+from kb.language import detect_language
 from kb.notes import note_fields, note_file, validate_note
 from kb.profiles import ModelProfile, load_embedder, profile_for, require_floor, with_floor
 from kb.related import Related, RelatedParams
 from kb.search import CANDIDATES, Candidates, Filters, Page, Searcher, clean_query
+from kb.search_log import SearchLog, entry
 from kb.storage import Build, DocMeta, open_storage
 
 T = TypeVar("T")
@@ -54,6 +58,9 @@ class KnowledgeBase:
         self._related: Related | None = None
         self._catalog: Catalog | None = None
         self._lock = threading.RLock()  # loading a generation's searcher, related learning, catalog
+        self._log = SearchLog(self._storage.log_searches) if settings.search_log == "on" else None
+        if self._log is not None:
+            atexit.register(self._log.flush, 2.0)  # a worker that stops stores what it logged last
         self._model_lock = threading.Lock()  # loading the model
 
     @property
@@ -76,7 +83,9 @@ class KnowledgeBase:
         self._storage.close()
 
     def shutdown(self) -> None:
-        """Close the store for good: every connection (tests and tools that open many)."""
+        """Close the store for good: every connection (tests and tools that open many), after
+        the logged searches are stored."""
+        self.flush_search_log()
         self._storage.shutdown()
 
     def load(self) -> None:
@@ -107,6 +116,39 @@ class KnowledgeBase:
     def candidates(self, query: str, mode: str = "hybrid", depth: int = CANDIDATES) -> Candidates:
         """Both sides' candidates for ``query`` before fusion (for tuning the fusion)."""
         return self._current_searcher().candidates(clean_query(query, self.settings.max_query_chars), mode, depth)
+
+    # the search log -----------------------------------------------------------------------------
+
+    def record_search(self, page: Page) -> str | None:
+        """Log a search a colleague made (not who made it), off the request path; its id, for
+        telling later which result was opened, or None when the log is off."""
+        if self._log is None:
+            return None
+        best = page.results[0].score if page.results else None
+        logged = entry(page.corrected_from or page.query, detect_language(page.query, default="") or "",
+                                  page.total, best)
+        self._log.record(logged)
+        return logged.id
+
+    def record_opened(self, search_id: str, doc_id: str) -> None:
+        """Log that a result of a logged search was opened."""
+        if self._log is not None and is_valid_id(doc_id) and len(search_id) == 32 and search_id.isalnum():
+            self._log.opened(search_id, doc_id)
+
+    def flush_search_log(self) -> None:
+        """Wait until the logged searches are stored (tests, and before a process ends)."""
+        if self._log is not None:
+            self._log.flush()
+
+    def prune_search_log(self, now: dt.datetime | None = None) -> int:
+        """Forget searches older than ``KB_SEARCH_LOG_DAYS`` (the nightly run does); how many."""
+        before = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=self.settings.search_log_days)
+        return self._storage.prune_searches(before.replace(microsecond=0).isoformat())
+
+    def logged_searches(self, days: int, now: dt.datetime | None = None) -> list[tuple]:
+        """The searches of the last ``days``: (id, at, query, lang, results, best, opened)."""
+        since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
+        return self._storage.searches(since.replace(microsecond=0).isoformat())
 
     def document(self, doc_id: str, reader: Reader = ANYONE) -> Document:
         """The document with this id; NotFound for unknown ids, path-like ones, and documents

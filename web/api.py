@@ -23,6 +23,14 @@ def search():
     return jsonify(search_json(run(query)))
 
 
+@bp.post("/searches/<search_id>/opened")
+def opened(search_id: str):
+    """A result of a logged search was opened (the page's beacon sends the document id as text)."""
+    doc_id = request.get_data(as_text=True)[:300].strip()
+    knowledge().record_opened(search_id, doc_id)
+    return "", 204
+
+
 @bp.get("/documents/<path:doc_id>")
 def document(doc_id: str):
     return jsonify(document_json(knowledge().document(doc_id, reader())))

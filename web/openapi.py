@@ -165,6 +165,15 @@ PATHS = {
             **_errors(400, 403, 405, 413, 415, 503),
         },
     }},
+    "/api/searches/{id}/opened": {"post": {
+        "summary": "Tell the search log which result of a search was opened (the search page's beacon)",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": STRING,
+                        "description": "the search's id, from the result list's data-search attribute"}],
+        "requestBody": {"required": True, "content": {"text/plain": {"schema": {
+            "type": "string", "description": "the id of the document opened"}}}},
+        "responses": {"204": {"description": "noted (or ignored: the log is off, or the ids are not ids)"},
+                      **_errors(405)},
+    }},
     "/api/health": {"get": {
         "summary": "Documents, chunks, model and index generation being served",
         "responses": {"200": _json(_ref("Health"), "status"), **_errors(405)},

@@ -89,6 +89,8 @@ def page():
     if not query.text.strip() and not query.filters.active():
         return render_template("search.html", page=None, query=query, topics=kb.topics(TOP_TAGS, reader()))
     results = run(query)
+    # a colleague's search, as typed into the page, from its first page (not who searched)
+    search_id = kb.record_search(results) if query.text.strip() and not query.offset else None
     learn_more = kb.learn_more([r.id for r in results.results], reader())
     return render_template(
         "search.html", page=results, query=query, learn_more=learn_more,
@@ -96,7 +98,7 @@ def page():
         active=active_filters(query), pages=pagination(results, query),
         topics=results.topics or ([] if results.results else kb.topics(TOP_TAGS, reader())),
         forum_url=forum_link(kb.settings.forum_url, results.query), search_url=search_url,
-        hidden_fields=hidden_fields,
+        hidden_fields=hidden_fields, search_id=search_id,
         sorts=[{"value": value, "url": search_url(query, sort=None if value == "relevance" else value),
                 "current": value == query.sort} for value in SORTS],
     )

@@ -170,6 +170,16 @@ class Storage(Protocol):
         and commit it as a whole when the block ends; waits for another writer to finish."""
 
     # what else persists -------------------------------------------------------------------------
+    def log_searches(self, searches: list, opened: list[tuple[str, str]]) -> None:
+        """Store logged searches (``kb.search_log.LoggedSearch``) and the results opened from
+        them, as (search id, document id); a search keeps the first result opened."""
+
+    def prune_searches(self, before: str) -> int:
+        """Forget the searches logged before ``before`` (ISO time); how many were forgotten."""
+
+    def searches(self, since: str) -> list[tuple]:
+        """The searches logged from ``since`` on: (id, at, query, lang, results, best, opened)."""
+
     def save_report(self, report: dict) -> None:
         """Keep the summary of the latest index run."""
 

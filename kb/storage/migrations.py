@@ -43,6 +43,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE documents ADD COLUMN audience TEXT NOT NULL DEFAULT '["everyone"]';
     """,
+    # 3: the search log (kb.search_log): what was looked for, never by whom
+    """
+    CREATE TABLE searches (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        query TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        results INTEGER NOT NULL,
+        best REAL,
+        opened TEXT
+    );
+    CREATE INDEX searches_at ON searches (at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

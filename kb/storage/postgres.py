@@ -39,6 +39,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -123,6 +124,19 @@ MIGRATIONS: tuple[str, ...] = (
     # 2: who may read a document (kb.audience), as a list of principals
     """
     ALTER TABLE documents ADD COLUMN audience jsonb NOT NULL DEFAULT '["everyone"]'
+    """,
+    # 3: the search log (kb.search_log): what was looked for, never by whom
+    """
+    CREATE TABLE searches (
+        id text PRIMARY KEY,
+        at timestamptz NOT NULL,
+        query text NOT NULL,
+        lang text NOT NULL,
+        results integer NOT NULL,
+        best double precision,
+        opened text
+    );
+    CREATE INDEX searches_at ON searches (at)
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -401,6 +415,31 @@ class PostgresStorage:
         publication.tidy()
 
     # what else persists ------------------------------------------------------------------------
+
+    # the search log ---------------------------------------------------------------------------
+
+    @_guarded
+    def log_searches(self, searches: list, opened: list[tuple[str, str]]) -> None:
+        with self.conn.transaction(), self.conn.cursor() as cursor:
+            if searches:
+                cursor.executemany(
+                    "INSERT INTO searches (id, at, query, lang, results, best) VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (id) DO NOTHING",
+                    [(s.id, s.at, s.query, s.lang, s.results, s.best) for s in searches])
+            if opened:
+                cursor.executemany("UPDATE searches SET opened = %s WHERE id = %s AND opened IS NULL",
+                                   [(doc_id, search_id) for search_id, doc_id in opened])
+
+    @_guarded
+    def prune_searches(self, before: str) -> int:
+        with self.conn.transaction():
+            return self.conn.execute("DELETE FROM searches WHERE at < %s", (before,)).rowcount
+
+    @_guarded
+    def searches(self, since: str) -> list[tuple]:
+        rows = self.conn.execute("SELECT id, at, query, lang, results, best, opened FROM searches WHERE at >= %s"
+                                 " ORDER BY at", (since,)).fetchall()
+        return [(r[0], r[1].astimezone(UTC).isoformat(), *r[2:]) for r in rows]
 
     @_guarded
     def save_report(self, report: dict) -> None:

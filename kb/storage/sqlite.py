@@ -117,6 +117,24 @@ class SqliteStore:
             for r in rows
         }
 
+    # the search log ---------------------------------------------------------------------------
+
+    def log_searches(self, searches: list, opened: list[tuple[str, str]]) -> None:
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO searches (id, at, query, lang, results, best) VALUES (?, ?, ?, ?, ?, ?)",
+                [(s.id, s.at, s.query, s.lang, s.results, s.best) for s in searches])
+            self.conn.executemany("UPDATE searches SET opened = ? WHERE id = ? AND opened IS NULL",
+                                  [(doc_id, search_id) for search_id, doc_id in opened])
+
+    def prune_searches(self, before: str) -> int:
+        with self.transaction():
+            return self.conn.execute("DELETE FROM searches WHERE at < ?", (before,)).rowcount
+
+    def searches(self, since: str) -> list[tuple]:
+        return self.conn.execute("SELECT id, at, query, lang, results, best, opened FROM searches WHERE at >= ?"
+                                 " ORDER BY at", (since,)).fetchall()
+
     def counts(self) -> tuple[int, int]:
         docs = self.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
         chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
