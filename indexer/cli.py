@@ -170,6 +170,30 @@ def related_command(ctx, doc_id, as_json) -> None:
         click.echo(f"* ask {person['name']}: {person['reason']}")
 
 
+@main.command("agenda")
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True, help="The window, in days.")
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/agenda.")
+@click.pass_context
+def agenda_command(ctx, days, as_json) -> None:
+    """The learning agenda: what colleagues looked for and did not find, grouped by meaning."""
+    from web.present import agenda_json
+
+    answer = agenda_json(_kb(ctx).agenda(days))
+    if as_json:
+        click.echo(json.dumps(answer, ensure_ascii=False))
+        return
+    if not answer["gaps"]:
+        click.echo(f"No gaps in the last {days} days ({answer['searches']} searches logged). The agenda fills as "
+                   "colleagues search and find nothing; the search log must be on (KB_SEARCH_LOG).")
+        return
+    for gap in answer["gaps"]:
+        label = f"“{gap['label']}”" if gap["label"] else "(asked too rarely to show the words)"
+        rising = ", rising" if gap["rising"] else ""
+        click.echo(f"- {label}: {gap['searches']} searches, {gap['queries']} queries, last {gap['last_asked']}{rising}")
+        for host in gap["hosts"][:3]:
+            click.echo(f"    could host: {host['name']} ({host['reason']})")
+
+
 @main.command("add-note")
 @click.argument("source", type=click.File("r", encoding="utf-8"))
 @click.pass_context

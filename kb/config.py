@@ -94,6 +94,9 @@ SETTINGS: tuple[Setting, ...] = (
             "what the learning agenda is made of", "on or off"),
     Setting("search_log_days", 90, _int_between(1, 3650), "days a logged search is kept; the nightly run prunes",
             "an integer 1-3650"),
+    Setting("agenda_min_count", 2, _int_between(1, 1000),
+            "a query is shown word for word in the learning agenda only when it was asked this many times",
+            "an integer 1-1000"),
     Setting("host", "127.0.0.1", str, "address the web server listens on", "a host name or IP address"),
     Setting("port", 5000, _int_between(1, 65535), "port the web server listens on", "an integer 1-65535"),
     Setting("workers", 2, _int_between(1, 64), "web server worker processes", "an integer 1-64"),
@@ -137,6 +140,7 @@ class Settings:
     forum_url: str | None
     search_log: str
     search_log_days: int
+    agenda_min_count: int
     host: str
     port: int
     workers: int

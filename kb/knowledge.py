@@ -19,12 +19,13 @@ from typing import TypeVar
 
 import numpy as np
 
+from kb import agenda
 from kb.audience import ANYONE, Reader, Visibility
 from kb.config import Settings
 from kb.documents import Document, is_valid_id, markdown_document
 from kb.embeddings import Embedder, QueryCache
 from kb.errors import IndexMissing, NotFound
-from kb.fusion import Floor, FusionParams
+from kb.fusion import NO_FLOOR, Floor, FusionParams
 from kb.indexing import Applied, IndexRun, IndexWriter
 from kb.language import detect_language
 from kb.notes import note_fields, note_file, validate_note
@@ -149,6 +150,29 @@ class KnowledgeBase:
         """The searches of the last ``days``: (id, at, query, lang, results, best, opened)."""
         since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
         return self._storage.searches(since.replace(microsecond=0).isoformat())
+
+    def agenda(self, days: int = 30, reader: Reader = ANYONE, limit: int = 20,
+               now: dt.datetime | None = None) -> dict:
+        """The learning agenda of the last ``days``: the logged searches that missed, grouped by
+        meaning into gaps, each with its closest content and colleagues who could host a session
+        on it (from what ``reader`` may see). Queries asked fewer than ``KB_AGENDA_MIN_COUNT``
+        times are counted but never shown."""
+        rows = self.logged_searches(days, now)
+        searches = [agenda.Search(at, query, results, best, opened) for _, at, query, _, results, best, opened in rows]
+        distinct = sorted({s.query for s in searches if agenda.is_miss(s)})
+        vectors = {query: self._queries.vector(query) for query in distinct}
+        vectors = {query: vector / max(float(np.linalg.norm(vector)), 1e-9) for query, vector in vectors.items()}
+        gaps = []
+        for number, gap in enumerate(agenda.group(searches, vectors, now=now)[:limit]):
+            shown = [q for q, count in gap.queries.most_common() if count >= self.settings.agenda_min_count]
+            label = shown[0] if shown else None
+            near = self.search(gap.label, limit=3, reader=reader, floor=NO_FLOOR) if gap.label else None
+            nearest = [{"id": r.id, "title": r.title} for r in near.results] if near else []
+            hosts = self.learn_more([r["id"] for r in nearest], reader)["people"] if nearest else []
+            gaps.append({"id": f"gap-{number + 1}", "label": label, "searches": gap.searches,
+                         "queries": len(gap.queries), "last_asked": gap.last_asked, "examples": shown[:5],
+                         "nearest": nearest, "hosts": hosts, "rising": agenda.rising(gap, days), "status": "open"})
+        return {"window_days": days, "searches": len(searches), "gaps": gaps}
 
     def document(self, doc_id: str, reader: Reader = ANYONE) -> Document:
         """The document with this id; NotFound for unknown ids, path-like ones, and documents

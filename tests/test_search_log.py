@@ -59,3 +59,22 @@ def test_a_log_that_cannot_be_written_drops_its_entries_and_never_fails_a_search
 
 def test_queries_are_logged_case_folded_and_with_whitespace_collapsed():
     assert normalise("  Feedback\tGEVEN  ") == "feedback geven"
+
+
+def test_the_agenda_groups_misses_by_meaning_and_shows_only_queries_asked_often_enough(app, client):
+    kb = app.extensions["kb"]
+    now = dt.datetime.now(dt.UTC)
+    for query, results, opened in [("kubernetes helm charts", 0, None)] * 3 + [("helm charts kubernetes", 0, None),
+                                   ("mijn geheime zoekvraag", 0, None), ("onboarding buddy", 4, "x/y")]:
+        logged = entry(query, "en", results, 0.7 if results else None, now - dt.timedelta(days=1))
+        kb._log.record(logged)
+        if opened:
+            kb._log.opened(logged.id, opened)
+    kb.flush_search_log()
+    body = client.get("/api/agenda").get_json()
+    assert body["window_days"] == 30 and body["searches"] == 6
+    labels = [gap["label"] for gap in body["gaps"]]
+    assert labels[0] == "kubernetes helm charts" and body["gaps"][0]["searches"] >= 3
+    assert "mijn geheime zoekvraag" not in str(body)  # asked once: counted, never shown
+    assert "onboarding buddy" not in labels  # found and opened: no gap
+    assert client.get("/api/agenda", query_string={"days": "0"}).status_code == 400

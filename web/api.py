@@ -9,7 +9,7 @@ from kb import InvalidInput
 from web import knowledge, reader
 from web.notes import save_note
 from web.openapi import openapi
-from web.present import document_json, document_url, related_json, search_json
+from web.present import agenda_json, document_json, document_url, related_json, search_json
 from web.search import read_query, run
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -53,6 +53,15 @@ def notes():
     response.status_code = 201
     response.headers["Location"] = url_for("api.document", doc_id=doc.id)
     return response
+
+
+@bp.get("/agenda")
+def agenda():
+    """The learning agenda: what colleagues looked for and did not find, grouped by meaning."""
+    raw = (request.args.get("days") or "30").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+        raise InvalidInput(f"days must be a whole number of days between 1 and 3650, not {raw!r}")
+    return jsonify(agenda_json(knowledge().agenda(int(raw), reader())))
 
 
 @bp.get("/health")

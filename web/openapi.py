@@ -174,6 +174,16 @@ PATHS = {
         "responses": {"204": {"description": "noted (or ignored: the log is off, or the ids are not ids)"},
                       **_errors(405)},
     }},
+    "/api/agenda": {"get": {
+        "summary": "The learning agenda: logged searches that found nothing (or nothing opened), grouped by meaning",
+        "parameters": [_filter("days", "the window, in days (default 30)",
+                               {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30})],
+        "responses": {"200": _json({"type": "object", "description": "{window_days, searches, gaps: [{id, label, "
+                                    "searches, queries, last_asked, examples, nearest: [{id, title, url}], "
+                                    "hosts: [{name, reason}], rising, status}]}; label and examples only hold "
+                                    "queries asked at least KB_AGENDA_MIN_COUNT times"}, "the agenda"),
+                      **_errors(400, 405, 503)},
+    }},
     "/api/health": {"get": {
         "summary": "Documents, chunks, model and index generation being served",
         "responses": {"200": _json(_ref("Health"), "status"), **_errors(405)},

@@ -49,6 +49,15 @@ def related_json(answer: dict, lang: str = "en") -> dict:
     return {"id": answer["id"], **shaped} if "id" in answer else shaped
 
 
+def agenda_json(answer: dict, lang: str = "en") -> dict:
+    """``GET /api/agenda``: the gaps with addresses for their nearest content and reasons in words
+    for their possible hosts."""
+    gaps = [{**gap, "nearest": [{**item, "url": document_url(item["id"])} for item in gap["nearest"]],
+             "hosts": [{"name": person["name"], "reason": person_reason(person["evidence"], lang)}
+                       for person in gap["hosts"]]} for gap in answer["gaps"]]
+    return {**answer, "gaps": gaps}
+
+
 def document_json(doc: Document) -> dict:
     """``GET /api/documents/<id>``: the document with its body and posts as sanitised HTML."""
     return {
