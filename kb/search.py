@@ -260,17 +260,15 @@ class Searcher:
         row = self.storage.chunks([chunk_id]).get(chunk_id)
         return f"{self.meta[row.doc_id].title} {row.heading} {row.text}" if row else ""
 
-    def _rows(self, allowed: np.ndarray) -> np.ndarray:
-        """The term index rows of ``allowed`` chunk ids, kept for the arrays asked for again (a
-        reader's visible chunks)."""
-        kept = self._positions.get(id(allowed))
-        if kept is not None and kept[0] is allowed:
+    def _visible_rows(self, visible: np.ndarray) -> np.ndarray:
+        """The term index rows of a reader's visible chunks (``visible_chunks``), kept with them."""
+        kept = self._positions.get(id(visible))
+        if kept is not None and kept[0] is visible:
             return kept[1]
-        rows = self.terms.positions(allowed)
-        if any(allowed is value for value in list(self._visible_chunks.values())):
-            if len(self._positions) >= Visibility.REMEMBERED:
-                self._positions.clear()
-            self._positions[id(allowed)] = (allowed, rows)
+        rows = self.terms.positions(visible)
+        if len(self._positions) >= Visibility.REMEMBERED:
+            self._positions.clear()
+        self._positions[id(visible)] = (visible, rows)
         return rows
 
     def _row_mask(self, reader: Reader, visible: np.ndarray | None) -> np.ndarray | None:
@@ -327,7 +325,8 @@ class Searcher:
             found.timings["vector"] = time.perf_counter() - tick
         if mode in ("hybrid", "keyword"):
             tick = time.perf_counter()
-            within = None if allowed is None else self._rows(allowed)
+            within = (None if allowed is None else self._visible_rows(allowed) if allowed is visible
+                      else self.terms.positions(allowed))
             found_chunks = self.terms.search(groups, depth, within)
             hits = [(chunk_id, self.owner[chunk_id], score) for chunk_id, score in found_chunks]
             best = group_best(hits)
