@@ -213,8 +213,18 @@ class QueryCache:
                 self._vectors.move_to_end(query)
                 return self._vectors[query]
         vector = embedder.embed_queries([query])[0]
+        self.put(query, vector)
+        return vector
+
+    def cached(self, query: str) -> np.ndarray | None:
+        """The vector of a query embedded before, without running the model."""
+        with self._lock:
+            return self._vectors.get(query) if self._model is self._embedder() else None
+
+    def put(self, query: str, vector: np.ndarray) -> None:
+        """Remember a query's vector (embedded here, or kept from before by the same model)."""
         with self._lock:
             self._vectors[query] = vector
+            self._vectors.move_to_end(query)
             while len(self._vectors) > self._size:
                 self._vectors.popitem(last=False)
-        return vector

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from typing import TypeVar
 import numpy as np
 
 from kb import agenda
-from kb.audience import ANYONE, Reader, Visibility
+from kb.audience import ANYONE, EVERYONE, Reader, Visibility
 from kb.config import Settings
 from kb.documents import Document, is_valid_id, markdown_document
 from kb.embeddings import Embedder, QueryCache
@@ -36,6 +37,8 @@ from kb.search_log import SearchLog, entry
 from kb.storage import Build, DocMeta, open_storage
 
 T = TypeVar("T")
+ANYONE_AUDIENCE = (EVERYONE,)
+AGENDA_SECONDS = 30  # an agenda is computed at most this often per reader (the home page shows it)
 
 
 class KnowledgeBase:
@@ -59,10 +62,14 @@ class KnowledgeBase:
         self._related: Related | None = None
         self._catalog: Catalog | None = None
         self._lock = threading.RLock()  # loading a generation's searcher, related learning, catalog
-        self._log = SearchLog(self._storage.log_searches) if settings.search_log == "on" else None
+        self._log = SearchLog(self._store_log) if settings.search_log == "on" else None
+        self._agendas: dict[tuple, tuple[float, dict]] = {}  # (days, reader, limit) -> (when, answer)
         if self._log is not None:
             atexit.register(self._log.flush, 2.0)  # a worker that stops stores what it logged last
         self._model_lock = threading.Lock()  # loading the model
+
+    def _store_log(self, searches: list, opened: list[tuple[str, str]]) -> None:
+        self._storage.log_searches(searches, opened, self.settings.model)
 
     @property
     def embedder(self) -> Embedder:
@@ -120,20 +127,31 @@ class KnowledgeBase:
 
     # the search log -----------------------------------------------------------------------------
 
-    def record_search(self, page: Page) -> str | None:
+    def record_search(self, page: Page, reader: Reader = ANYONE) -> str | None:
         """Log a search a colleague made (not who made it), off the request path; its id, for
-        telling later which result was opened, or None when the log is off."""
+        telling later which result was opened, or None when it is not logged. The query's vector,
+        which the search computed, is kept with it for the agenda. A search that found something
+        not everyone may see is not logged: its words could tell what a private or team document
+        holds, and the agenda is for everyone."""
         if self._log is None:
             return None
+        if reader.principals != ANYONE.principals:
+            meta = self._current_catalog().meta
+            if any(tuple(meta[r.id].audience) != ANYONE_AUDIENCE for r in page.results if r.id in meta):
+                return None
         best = page.results[0].score if page.results else None
         logged = entry(page.corrected_from or page.query, detect_language(page.query, default="") or "",
-                                  page.total, best)
+                       page.total, best, vector=self._queries.cached(page.query))
         self._log.record(logged)
         return logged.id
 
     def record_opened(self, search_id: str, doc_id: str) -> None:
-        """Log that a result of a logged search was opened."""
-        if self._log is not None and is_valid_id(doc_id) and len(search_id) == 32 and search_id.isalnum():
+        """Log that a result of a logged search was opened (logged searches found only documents
+        everyone may see, so any other is ignored)."""
+        if self._log is None or not (is_valid_id(doc_id) and len(search_id) == 32 and search_id.isalnum()):
+            return
+        meta = self._current_catalog().meta.get(doc_id)
+        if meta is not None and tuple(meta.audience) == ANYONE_AUDIENCE:
             self._log.opened(search_id, doc_id)
 
     def flush_search_log(self) -> None:
@@ -146,33 +164,103 @@ class KnowledgeBase:
         before = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=self.settings.search_log_days)
         return self._storage.prune_searches(before.replace(microsecond=0).isoformat())
 
-    def logged_searches(self, days: int, now: dt.datetime | None = None) -> list[tuple]:
-        """The searches of the last ``days``: (id, at, query, lang, results, best, opened)."""
+    def logged_searches(self, days: int, now: dt.datetime | None = None) -> list[agenda.Search]:
+        """The searches of the last ``days``, oldest first."""
         since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
-        return self._storage.searches(since.replace(microsecond=0).isoformat())
+        rows = self._storage.searches(since.replace(microsecond=0).isoformat())
+        return [agenda.Search(at, query, results, best, opened) for _, at, query, _, results, best, opened in rows]
+
+    def gaps(self, searches: list[agenda.Search], now: dt.datetime | None = None) -> list[agenda.Gap]:
+        """``searches``' misses grouped by meaning, most asked first (the agenda, and its evaluation)."""
+        return agenda.group(searches, self._query_vectors({s.query for s in searches if s.missed}),
+                            self.profile.agenda_join, now)
 
     def agenda(self, days: int = 30, reader: Reader = ANYONE, limit: int = 20,
-               now: dt.datetime | None = None) -> dict:
+               now: dt.datetime | None = None, fresh: bool = False) -> dict:
         """The learning agenda of the last ``days``: the logged searches that missed, grouped by
         meaning into gaps, each with its closest content and colleagues who could host a session
-        on it (from what ``reader`` may see). Queries asked fewer than ``KB_AGENDA_MIN_COUNT``
-        times are counted but never shown."""
-        rows = self.logged_searches(days, now)
-        searches = [agenda.Search(at, query, results, best, opened) for _, at, query, _, results, best, opened in rows]
-        distinct = sorted({s.query for s in searches if agenda.is_miss(s)})
-        vectors = {query: self._queries.vector(query) for query in distinct}
-        vectors = {query: vector / max(float(np.linalg.norm(vector)), 1e-9) for query, vector in vectors.items()}
-        gaps = []
-        for number, gap in enumerate(agenda.group(searches, vectors, now=now)[:limit]):
-            shown = [q for q, count in gap.queries.most_common() if count >= self.settings.agenda_min_count]
-            label = shown[0] if shown else None
-            near = self.search(gap.label, limit=3, reader=reader, floor=NO_FLOOR) if gap.label else None
-            nearest = [{"id": r.id, "title": r.title} for r in near.results] if near else []
-            hosts = self.learn_more([r["id"] for r in nearest], reader)["people"] if nearest else []
-            gaps.append({"id": f"gap-{number + 1}", "label": label, "searches": gap.searches,
-                         "queries": len(gap.queries), "last_asked": gap.last_asked, "examples": shown[:5],
-                         "nearest": nearest, "hosts": hosts, "rising": agenda.rising(gap, days), "status": "open"})
-        return {"window_days": days, "searches": len(searches), "gaps": gaps}
+        on it (from what ``reader`` may see), and its status. Queries asked fewer than
+        ``KB_AGENDA_MIN_COUNT`` times are counted but never shown. The answer is kept for
+        ``AGENDA_SECONDS`` (the home page shows it too) unless ``fresh``."""
+        key = (days, reader, limit)
+        with self._lock:
+            kept = self._agendas.get(key)
+        if kept and not fresh and now is None and time.monotonic() - kept[0] < AGENDA_SECONDS:
+            return kept[1]
+        searches = self.logged_searches(days, now)
+        gaps = self.gaps(searches, now)
+        plans = self._storage.plans()
+        answer = {"window_days": days, "searches": len(searches),
+                  "gaps": [self._gap(gap, days, plans, reader) for gap in gaps[:limit]]}
+        if now is None:
+            with self._lock:
+                self._agendas[key] = (time.monotonic(), answer)
+                while len(self._agendas) > 64:
+                    self._agendas.pop(next(iter(self._agendas)))
+        return answer
+
+    def plan_session(self, gap_id: str, days: int = 30, reader: Reader = ANYONE) -> dict:
+        """Mark a gap of the agenda as planned: a session on it is being prepared. The gap as the
+        agenda shows it now, with what a note form about it starts from (``prefill``: title,
+        tags, speakers). NotFound when no gap of the last ``days`` has this id."""
+        plans = self._storage.plans()
+        for gap in self.gaps(self.logged_searches(days)):
+            shown = self._gap(gap, days, plans, reader)
+            if shown["id"] != gap_id:
+                continue
+            if shown["status"] == "open":
+                now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+                self._storage.plan_gap(gap_id, now, gap.founder, sorted(gap.queries))
+                shown = {**shown, "status": "planned", "planned_at": now}
+                with self._lock:
+                    self._agendas.clear()
+            return {**shown, "prefill": self._prefill(shown, reader)}
+        raise NotFound(f"no gap {gap_id!r} on the agenda of the last {days} days")
+
+    def _gap(self, gap: agenda.Gap, days: int, plans: list, reader: Reader) -> dict:
+        shown = gap.shown(self.settings.agenda_min_count)
+        near = self._nearest(gap, reader)
+        hosts = self.learn_more([r["id"] for r in near], reader)["people"] if near else []
+        plan = agenda.plan_for(gap, plans)
+        status = "answered" if gap.answered_by else "planned" if plan else "open"
+        answered_by = None
+        if gap.answered_by:
+            title = self.titles([gap.answered_by], reader).get(gap.answered_by)
+            answered_by = {"id": gap.answered_by, "title": title} if title else None
+        return {"id": plan[0] if plan else agenda.gap_id(self.secret_key(), gap.founder),
+                "label": shown[0] if shown else None, "searches": gap.searches, "queries": len(gap.queries),
+                "first_asked": gap.first_asked, "last_asked": gap.last_asked, "examples": shown[:5],
+                "nearest": near, "hosts": hosts, "rising": agenda.rising(gap, days), "status": status,
+                "planned_at": plan[1] if plan else None, "answered_at": gap.answered_at if gap.answered_by else None,
+                "answered_by": answered_by}
+
+    def _nearest(self, gap: agenda.Gap, reader: Reader) -> list[dict]:
+        """The three documents closest to a gap's most asked query, however weak."""
+        text = clean_query(gap.founder, self.settings.max_query_chars)
+        if self._queries.cached(text) is None and gap.centre is not None:
+            kept = self._storage.query_vectors(self.settings.model, [gap.founder]).get(gap.founder)
+            if kept is not None:
+                self._queries.put(text, kept)  # the vector its search computed: no model run
+        page = self.search(text, limit=3, reader=reader, floor=NO_FLOOR)
+        return [{"id": r.id, "title": r.title, "tags": r.tags} for r in page.results]
+
+    def _prefill(self, gap: dict, reader: Reader) -> dict:
+        """A note form about a gap: its question as the title, the tags its nearest documents
+        share, its possible hosts as speakers."""
+        tags = Counter(tag for item in gap["nearest"] for tag in item["tags"])
+        return {"title": gap["label"] or "", "tags": [tag for tag, count in tags.most_common(3) if count > 1],
+                "speakers": [host["name"] for host in gap["hosts"][:3]]}
+
+    def _query_vectors(self, queries: set[str]) -> dict[str, np.ndarray]:
+        """Unit vectors of logged queries: kept by the log, else embedded now (and kept)."""
+        model = self.settings.model
+        vectors = self._storage.query_vectors(model, queries)
+        missing = sorted(queries - vectors.keys())
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed_queries(missing), strict=True))
+            self._storage.keep_query_vectors(model, fresh)
+            vectors.update(fresh)
+        return {query: vector / max(float(np.linalg.norm(vector)), 1e-9) for query, vector in vectors.items()}
 
     def document(self, doc_id: str, reader: Reader = ANYONE) -> Document:
         """The document with this id; NotFound for unknown ids, path-like ones, and documents

@@ -15,7 +15,9 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 log = logging.getLogger("kb.search_log")
 
@@ -32,6 +34,7 @@ class LoggedSearch:
     lang: str
     results: int  # documents above the relevance floor
     best: float | None  # the best result's score (None: nothing found)
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # the query's meaning, if known
 
 
 def normalise(query: str) -> str:
@@ -39,10 +42,12 @@ def normalise(query: str) -> str:
     return " ".join(query.casefold().split())
 
 
-def entry(query: str, lang: str, results: int, best: float | None, now: dt.datetime | None = None) -> LoggedSearch:
-    """A new log entry for a search just answered."""
+def entry(query: str, lang: str, results: int, best: float | None, now: dt.datetime | None = None,
+          vector: np.ndarray | None = None) -> LoggedSearch:
+    """A new log entry for a search just answered; ``vector`` is the query's embedding, which the
+    search already computed (the agenda groups by it without running the model again)."""
     when = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    return LoggedSearch(uuid.uuid4().hex, when.isoformat(), normalise(query), lang, results, best)
+    return LoggedSearch(uuid.uuid4().hex, when.isoformat(), normalise(query), lang, results, best, vector)
 
 
 class SearchLog:

@@ -11,6 +11,7 @@ import pytest
 
 from kb.embeddings import HashingEmbedder
 from kb.knowledge import KnowledgeBase
+from kb.search_log import entry
 from tests.conftest import BOTH_BACKENDS
 from tests.web_support import ARTICLE, HTML_ARTICLE, NOTE, SESSION, THREAD, error_of, note_markdown, settings_of
 from web import create_app
@@ -244,7 +245,7 @@ def test_openapi_describes_every_api_path(app, client):
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.1")
     served = {re.sub(r"<(?:path:)?\w+>", "{id}", rule.rule): rule.methods - {"HEAD", "OPTIONS"}
-              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/") or rule.rule.endswith(".atom")}
     assert set(spec["paths"]) == set(served)
     for path, methods in served.items():
         assert {m.lower() for m in methods} == set(spec["paths"][path])
@@ -254,6 +255,12 @@ def test_openapi_describes_every_api_path(app, client):
     assert set(schemas["Error"]["properties"]["error"]["required"]) == {"code", "message"}
     page = client.get("/api/search", query_string={"q": "onboarding"}).get_json()
     assert list(schemas["SearchPage"]["properties"]) == list(page)
+    kb = app.extensions["kb"]
+    kb._log.record(entry("kubernetes helm", "en", 0, None))
+    kb._log.record(entry("kubernetes helm", "en", 0, None))
+    kb.flush_search_log()
+    gap = client.get("/api/agenda").get_json()["gaps"][0]
+    assert list(schemas["Gap"]["properties"]) == list(gap)
     parameters = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
     assert {"date_from", "date_to", "sort", "as_typed"} <= parameters
 

@@ -139,13 +139,14 @@ def queries() -> list[str]:
 
 def urls(doc_ids: list[str]) -> list[tuple[str, str]]:
     """(address, what the reader typed into it: their own words are echoed, not leaked)."""
-    found = [("/", ""), ("/notes/new", ""), ("/api/health", "")]
+    found = [("/", ""), ("/notes/new", ""), ("/api/health", ""), ("/feed.atom", ""), ("/feed.atom?kind=session", "")]
     for query in queries():
         found += [(f"/search?q={query}", query), (f"/search?q={query}&kind=session", query),
                   (f"/api/search?q={query}&limit=100", query), (f"/search?q={query}&sort=newest", query)]
     for secret in SECRETS.values():
         tag, author = secret["canaries"][2], secret["canaries"][3]
-        found += [(f"/search?tag={tag}", tag), (f"/search?author={author}", author),
+        found += [(f"/feed.atom?tag={tag}", tag), (f"/feed.atom?author={author}", author),
+                  (f"/search?tag={tag}", tag), (f"/search?author={author}", author),
                   (f"/api/search?q={author}&author={author}", author)]
     for doc_id in doc_ids:
         found += [(f"/doc/{doc_id}", doc_id), (f"/api/documents/{doc_id}", doc_id),
@@ -171,7 +172,7 @@ def test_no_canary_reaches_a_reader_who_may_not_see_its_document(site):
                 if doc_id != typed:
                     assert doc_id not in body, (name, url, doc_id)
             checked += 1
-    assert checked > 800  # 4 readers x 216 addresses
+    assert checked > 900  # 4 readers x 230 addresses
 
 
 def test_readers_find_what_is_theirs_and_a_hidden_document_is_a_404_like_a_missing_one(site):
@@ -378,3 +379,25 @@ def test_a_mapped_category_decides_for_simple_threads_too_and_a_thread_cannot_wi
     thread.write_text(json.dumps({**data, "category": "platform", "visibility": "everyone"}), encoding="utf-8")
     documents, _ = scan(content, 1_000_000)
     assert {d.id: d.audience for d in documents}["forum/terraform-state-lock"] == ["team:platform"]
+
+
+def test_the_agenda_never_shows_a_reader_what_they_may_not_see(site):
+    """Searches that found a restricted document are not logged (their words could tell what it
+    holds); the agenda's closest content and hosts come from what its reader may see."""
+    client = site.test_client()
+    for _ in range(3):
+        for secret in SECRETS.values():
+            for name in secret["readers"]:
+                client.get(f"/search?q={secret['canaries'][0]}", headers=headers(name))
+        client.get("/search?q=mentorgesprek groeiplan", headers=headers("bob"))  # the private note's subject
+    kb = site.extensions["kb"]
+    kb.flush_search_log()
+    assert {s.query for s in kb.logged_searches(1)} == {"mentorgesprek groeiplan"}
+    for name in READERS:
+        for url in ("/", "/agenda", "/api/agenda", "/agenda.atom"):
+            body = client.get(url, headers=headers(name)).get_data(as_text=True).lower()
+            for doc_id, secret in SECRETS.items():
+                if name not in secret["readers"]:
+                    assert doc_id not in body and not any(c.lower() in body for c in secret["canaries"]), (name, url)
+    gap = client.get("/api/agenda", headers=headers("alice")).get_json()["gaps"][0]
+    assert "sessions/2026-02-02-mentorgesprek-quokka" in [item["id"] for item in gap["nearest"]]

@@ -16,13 +16,13 @@ def test_a_page_search_is_logged_without_identity_and_its_opened_result_too(app,
     kb = app.extensions["kb"]
     kb.flush_search_log()
     rows = kb.logged_searches(1)
-    assert [(r[2], r[4] > 0, r[6]) for r in rows] == [("onboarding buddy", True, None)]
-    search_id = rows[0][0]
-    assert f'data-search="{search_id}"' in html and "carol" not in repr(rows)
+    assert [(r.query, r.results > 0, r.opened) for r in rows] == [("onboarding buddy", True, None)]
+    search_id = html.split('data-search="')[1].split('"')[0]
+    assert len(search_id) == 32 and "carol" not in repr(rows)
     assert client.post(f"/api/searches/{search_id}/opened", data="sessions/2025-04-17-onboarding-leerlunch",
                        content_type="text/plain").status_code == 204
     kb.flush_search_log()
-    assert kb.logged_searches(1)[0][6] == "sessions/2025-04-17-onboarding-leerlunch"
+    assert kb.logged_searches(1)[0].opened == "sessions/2025-04-17-onboarding-leerlunch"
     client.get("/search", query_string={"q": "onboarding buddy", "offset": 10})  # a next page is no new search
     client.get("/api/search", query_string={"q": "onboarding"})  # the API's clients are not colleagues searching
     kb.flush_search_log()
@@ -38,7 +38,7 @@ def test_old_searches_are_pruned_and_the_log_can_be_off(app, config):
     kb._log.record(entry("nieuw", "nl", 3, 0.8, now - dt.timedelta(days=3)))
     kb.flush_search_log()
     assert kb.prune_search_log() == 1
-    assert [r[2] for r in kb.logged_searches(365)] == ["nieuw"]
+    assert [r.query for r in kb.logged_searches(365)] == ["nieuw"]
     off = create_app({**config, "search_log": "off"})
     try:
         off.test_client().get("/search", query_string={"q": "onboarding"})

@@ -79,7 +79,9 @@ SCAN = """() => {
     if (!own && ['script', 'iframe', 'frame', 'object', 'embed', 'applet', 'base', 'style', 'svg', 'math',
          'video', 'audio', 'source', 'marquee', 'details', 'template'].includes(tag)) bad.push('element ' + tag);
     if (tag === 'meta' && el.hasAttribute('http-equiv')) bad.push('meta http-equiv');
-    if (tag === 'link' && !(el.getAttribute('href') || '').startsWith('/static/')) bad.push('link ' + el.outerHTML);
+    const href = el.getAttribute('href') || '';
+    const feed = el.getAttribute('rel') === 'alternate' && /^\\/(feed|agenda)\\.atom$/.test(href);
+    if (tag === 'link' && !feed && !href.startsWith('/static/')) bad.push('link ' + el.outerHTML);
     if (tag === 'form' && !(el.getAttribute('action') || '').startsWith('/')) bad.push('form ' + el.outerHTML);
     for (const attr of el.attributes) {
       const name = attr.name.toLowerCase();

@@ -47,12 +47,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.secret_key = kb.secret_key()
     app.extensions["kb"] = kb
 
-    from web import api, csrf, documents, errors, i18n, notes, search
+    from web import agenda, api, csrf, documents, errors, i18n, notes, search
 
     errors.register(app)
     csrf.register(app)
     i18n.register(app)
-    for module in (search, documents, notes, api):
+    for module in (search, documents, notes, agenda, api):
         app.register_blueprint(module.bp)
     app.after_request(add_security_headers)
     app.teardown_appcontext(close_store)

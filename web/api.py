@@ -7,6 +7,8 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from kb import InvalidInput
 from web import knowledge, reader
+from web.agenda import note_form_url, window
+from web.auth import note_writer
 from web.notes import save_note
 from web.openapi import openapi
 from web.present import agenda_json, document_json, document_url, related_json, search_json
@@ -58,10 +60,22 @@ def notes():
 @bp.get("/agenda")
 def agenda():
     """The learning agenda: what colleagues looked for and did not find, grouped by meaning."""
-    raw = (request.args.get("days") or "30").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
-        raise InvalidInput(f"days must be a whole number of days between 1 and 3650, not {raw!r}")
-    return jsonify(agenda_json(knowledge().agenda(int(raw), reader())))
+    return jsonify(agenda_json(knowledge().agenda(window(request.args), reader())))
+
+
+@bp.post("/agenda/<gap_id>/plan")
+def plan(gap_id: str):
+    """Mark a gap as planned; the gap, and the note form that starts the session's notes."""
+    if not request.is_json:
+        raise UnsupportedMediaType("send {} (or {\"days\": N}) as JSON with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("the request body must be a JSON object, such as {}")
+    kb = knowledge()
+    note_writer(kb.settings, reader())
+    planned = kb.plan_session(gap_id, window({"days": str(data.get("days", 30))}), reader())
+    gap = agenda_json({"gaps": [planned]})["gaps"][0]
+    return jsonify({"gap": gap, "note_form": note_form_url(planned["prefill"])})
 
 
 @bp.get("/health")

@@ -40,8 +40,10 @@ def form():
     note_writer(knowledge().settings, reader())  # say "not allowed" before anyone types a whole note
     if request.method == "GET":
         values = {"date": dt.date.today().isoformat(), "language": ui_language(), "format": FORMATS[0],
-                  # a proposal from a search that found nothing arrives with its question as the title
-                  **{name: request.args[name][:200] for name in ("title", "tags") if request.args.get(name)}}
+                  # a proposal from a search that found nothing, or a session planned on a gap of the
+                  # agenda, arrives with its question as the title (and the gap's tags and hosts)
+                  **{name: request.args[name][:200] for name in ("title", "tags", "speakers")
+                     if request.args.get(name)}}
         return render_template("note_form.html", values=values, errors={}, preview=None, formats=FORMATS,
                                audiences=audiences())
     values = {name: request.form.get(name, "") for name in FIELDS}

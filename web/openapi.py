@@ -103,6 +103,33 @@ SCHEMAS = {
                        "last_run": {"type": "object", "description": "summary of the last index run: finished_at, "
                                     "seconds, added, updated, removed, embedded, skipped (count)"}},
                       required=["status", "documents", "chunks", "model", "index_generation"]),
+    "Gap": _object({
+        "id": {"type": "string", "description": "stable while the gap's most asked question is (or its plan's id)"},
+        "label": {"type": ["string", "null"], "description": "the most asked question, when it was asked at least "
+                  "KB_AGENDA_MIN_COUNT times; null otherwise"},
+        "searches": {"type": "integer", "description": "searches that missed"},
+        "queries": {"type": "integer", "description": "distinct questions among them"},
+        "first_asked": {"type": "string", "format": "date-time"},
+        "last_asked": {"type": "string", "format": "date-time"},
+        "examples": {**STRINGS, "description": "up to five questions asked at least KB_AGENDA_MIN_COUNT times"},
+        "nearest": {"type": "array", "items": _object({"id": STRING, "title": STRING, "url": STRING}),
+                    "description": "the closest existing content the reader may see, however weak"},
+        "hosts": {"type": "array", "items": _object({"name": STRING, "reason": STRING}),
+                  "description": "colleagues who could host a session, from the nearest content"},
+        "rising": {"type": "boolean", "description": "more searches this week than the window's weekly average"},
+        "status": {"enum": ["open", "planned", "answered"]},
+        "planned_at": {"type": ["string", "null"], "format": "date-time"},
+        "answered_at": {"type": ["string", "null"], "format": "date-time",
+                        "description": "when one of its questions last found a result that was opened, after its "
+                                       "last miss"},
+        "answered_by": {"oneOf": [{"type": "null"}, _object({"id": STRING, "title": STRING, "url": STRING})],
+                        "description": "the document opened then (null when the reader may not see it)"},
+    }),
+    "Agenda": _object({"window_days": {"type": "integer"},
+                       "searches": {"type": "integer", "description": "searches logged in the window"},
+                       "gaps": {"type": "array", "items": _ref("Gap"), "description": "most asked first"}}),
+    "Planned": _object({"gap": _ref("Gap"), "note_form": {
+        "type": "string", "description": "the note form, filled in with the gap's question, tags and hosts"}}),
 }
 
 RESPONSES = {
@@ -178,11 +205,32 @@ PATHS = {
         "summary": "The learning agenda: logged searches that found nothing (or nothing opened), grouped by meaning",
         "parameters": [_filter("days", "the window, in days (default 30)",
                                {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30})],
-        "responses": {"200": _json({"type": "object", "description": "{window_days, searches, gaps: [{id, label, "
-                                    "searches, queries, last_asked, examples, nearest: [{id, title, url}], "
-                                    "hosts: [{name, reason}], rising, status}]}; label and examples only hold "
-                                    "queries asked at least KB_AGENDA_MIN_COUNT times"}, "the agenda"),
-                      **_errors(400, 405, 503)},
+        "responses": {"200": _json(_ref("Agenda"), "the agenda"), **_errors(400, 405, 503)},
+    }},
+    "/api/agenda/{id}/plan": {"post": {
+        "summary": "Plan a session on a gap: it shows as planned until its questions find what they look for",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": STRING,
+                        "description": "the gap's id, from GET /api/agenda"}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _object(
+            {"days": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30,
+                      "description": "the agenda's window the id is from"}}, required=[])}}},
+        "responses": {"200": _json(_ref("Planned"), "the gap, now planned"), **_errors(400, 403, 404, 405, 415, 503)},
+    }},
+    "/feed.atom": {"get": {
+        "summary": "Atom feed of new and updated articles, session notes and forum threads, newest first (50)",
+        "description": "Entries are dated by the document's own date; filtered like a search, and holding only "
+                       "what the reader may see.",
+        "parameters": [_filter("kind", "only this kind", {"enum": list(KINDS)}),
+                       _filter("tag", "only documents with this tag"),
+                       _filter("author", "only documents by this author or speaker"),
+                       _filter("lang", "only documents in this language", {"enum": ["nl", "en"]})],
+        "responses": {"200": {"description": "Atom 1.0", "content": {"application/atom+xml": {}}}, **_errors(400)},
+    }},
+    "/agenda.atom": {"get": {
+        "summary": "Atom feed of the learning agenda's gaps whose question may be shown, newest first",
+        "parameters": [_filter("days", "the window, in days (default 30)",
+                               {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30})],
+        "responses": {"200": {"description": "Atom 1.0", "content": {"application/atom+xml": {}}}, **_errors(400)},
     }},
     "/api/health": {"get": {
         "summary": "Documents, chunks, model and index generation being served",

@@ -52,9 +52,16 @@ def related_json(answer: dict, lang: str = "en") -> dict:
 def agenda_json(answer: dict, lang: str = "en") -> dict:
     """``GET /api/agenda``: the gaps with addresses for their nearest content and reasons in words
     for their possible hosts."""
-    gaps = [{**gap, "nearest": [{**item, "url": document_url(item["id"])} for item in gap["nearest"]],
-             "hosts": [{"name": person["name"], "reason": person_reason(person["evidence"], lang)}
-                       for person in gap["hosts"]]} for gap in answer["gaps"]]
+    gaps = []
+    for gap in answer["gaps"]:
+        closed = gap["answered_by"]
+        gaps.append({
+            **{key: value for key, value in gap.items() if key != "prefill"},
+            "nearest": [{"id": item["id"], "title": item["title"], "url": document_url(item["id"])}
+                        for item in gap["nearest"]],
+            "hosts": [{"name": person["name"], "reason": person_reason(person["evidence"], lang)}
+                      for person in gap["hosts"]],
+            "answered_by": {**closed, "url": document_url(closed["id"])} if closed else None})
     return {**answer, "gaps": gaps}
 
 

@@ -18,6 +18,7 @@ FILTERS = ("kind", "tag", "author", "lang")
 DATES = ("date_from", "date_to")
 FACET_SIZES = {"kind": 10, "tag": 12, "author": 10, "lang": 5}
 TOP_TAGS = 12
+LOOKING_FOR = 5  # open gaps on the home page
 
 
 @dataclass
@@ -87,10 +88,11 @@ def page():
     query = read_query(request.args)
     kb = knowledge()
     if not query.text.strip() and not query.filters.active():
-        return render_template("search.html", page=None, query=query, topics=kb.topics(TOP_TAGS, reader()))
+        return render_template("search.html", page=None, query=query, topics=kb.topics(TOP_TAGS, reader()),
+                               looking_for=looking_for())
     results = run(query)
     # a colleague's search, as typed into the page, from its first page (not who searched)
-    search_id = kb.record_search(results) if query.text.strip() and not query.offset else None
+    search_id = kb.record_search(results, reader()) if query.text.strip() and not query.offset else None
     learn_more = kb.learn_more([r.id for r in results.results], reader())
     return render_template(
         "search.html", page=results, query=query, learn_more=learn_more,
@@ -102,6 +104,15 @@ def page():
         sorts=[{"value": value, "url": search_url(query, sort=None if value == "relevance" else value),
                 "current": value == query.sort} for value in SORTS],
     )
+
+
+def looking_for() -> list[dict]:
+    """The most asked open gaps of the learning agenda whose question may be shown (the home page's)."""
+    kb = knowledge()
+    if kb.settings.search_log != "on":
+        return []
+    gaps = kb.agenda(reader=reader())["gaps"]
+    return [gap for gap in gaps if gap["status"] == "open" and gap["label"]][:LOOKING_FOR]
 
 
 def forum_link(forum_url: str | None, query: str) -> str | None:

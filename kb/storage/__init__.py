@@ -170,12 +170,26 @@ class Storage(Protocol):
         and commit it as a whole when the block ends; waits for another writer to finish."""
 
     # what else persists -------------------------------------------------------------------------
-    def log_searches(self, searches: list, opened: list[tuple[str, str]]) -> None:
+    def log_searches(self, searches: list, opened: list[tuple[str, str]], model: str = "") -> None:
         """Store logged searches (``kb.search_log.LoggedSearch``) and the results opened from
-        them, as (search id, document id); a search keeps the first result opened."""
+        them, as (search id, document id); a search keeps the first result opened. A search
+        that carries its query's vector keeps it under ``model`` (the first one kept stays)."""
 
     def prune_searches(self, before: str) -> int:
-        """Forget the searches logged before ``before`` (ISO time); how many were forgotten."""
+        """Forget the searches logged before ``before`` (ISO time), the query vectors no logged
+        search needs any more and the plans made before then; how many searches were forgotten."""
+
+    def query_vectors(self, model: str, queries: Iterable[str]) -> dict[str, np.ndarray]:
+        """The kept vectors of these logged queries under ``model``, by query."""
+
+    def keep_query_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        """Keep vectors of logged queries (embedded for the agenda), by query."""
+
+    def plan_gap(self, gap_id: str, at: str, label: str, queries: list[str]) -> None:
+        """Remember that a session is planned for a gap of the agenda and which queries it had."""
+
+    def plans(self) -> list[tuple[str, str, str, list[str]]]:
+        """The planned gaps: (id, at, label, queries), oldest first."""
 
     def searches(self, since: str) -> list[tuple]:
         """The searches logged from ``since`` on: (id, at, query, lang, results, best, opened)."""

@@ -56,6 +56,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX searches_at ON searches (at);
     """,
+    # 4: the learning agenda (kb.agenda): the meaning of each logged query, and the planned gaps
+    """
+    CREATE TABLE query_vectors (
+        model TEXT NOT NULL,
+        query TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model, query)
+    ) WITHOUT ROWID;
+    CREATE INDEX searches_query ON searches (query);
+    CREATE TABLE agenda_plans (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        label TEXT NOT NULL,
+        queries TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

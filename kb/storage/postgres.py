@@ -138,6 +138,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX searches_at ON searches (at)
     """,
+    # 4: the learning agenda (kb.agenda): the meaning of each logged query, and the planned gaps
+    """
+    CREATE TABLE query_vectors (
+        model text NOT NULL,
+        query text NOT NULL,
+        vector bytea NOT NULL,
+        PRIMARY KEY (model, query)
+    );
+    CREATE INDEX searches_query ON searches (query);
+    CREATE TABLE agenda_plans (
+        id text PRIMARY KEY,
+        at timestamptz NOT NULL,
+        label text NOT NULL,
+        queries jsonb NOT NULL
+    )
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -419,13 +435,18 @@ class PostgresStorage:
     # the search log ---------------------------------------------------------------------------
 
     @_guarded
-    def log_searches(self, searches: list, opened: list[tuple[str, str]]) -> None:
+    def log_searches(self, searches: list, opened: list[tuple[str, str]], model: str = "") -> None:
         with self.conn.transaction(), self.conn.cursor() as cursor:
             if searches:
                 cursor.executemany(
                     "INSERT INTO searches (id, at, query, lang, results, best) VALUES (%s, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (id) DO NOTHING",
                     [(s.id, s.at, s.query, s.lang, s.results, s.best) for s in searches])
+            vectors = {s.query: s.vector for s in searches if s.vector is not None}
+            if vectors:
+                cursor.executemany(
+                    "INSERT INTO query_vectors (model, query, vector) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    [(model, query, np.asarray(v, dtype=np.float32).tobytes()) for query, v in vectors.items()])
             if opened:
                 cursor.executemany("UPDATE searches SET opened = %s WHERE id = %s AND opened IS NULL",
                                    [(doc_id, search_id) for search_id, doc_id in opened])
@@ -433,7 +454,35 @@ class PostgresStorage:
     @_guarded
     def prune_searches(self, before: str) -> int:
         with self.conn.transaction():
-            return self.conn.execute("DELETE FROM searches WHERE at < %s", (before,)).rowcount
+            forgotten = self.conn.execute("DELETE FROM searches WHERE at < %s", (before,)).rowcount
+            self.conn.execute("DELETE FROM query_vectors v WHERE NOT EXISTS"
+                              " (SELECT 1 FROM searches s WHERE s.query = v.query)")
+            self.conn.execute("DELETE FROM agenda_plans WHERE at < %s", (before,))
+            return forgotten
+
+    @_guarded
+    def query_vectors(self, model: str, queries: Iterable[str]) -> dict[str, np.ndarray]:
+        rows = self.conn.execute("SELECT query, vector FROM query_vectors WHERE model = %s AND query = ANY(%s)",
+                                 (model, list(dict.fromkeys(queries))))
+        return {query: np.frombuffer(blob, dtype=np.float32) for query, blob in rows}
+
+    @_guarded
+    def keep_query_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self.conn.transaction(), self.conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO query_vectors (model, query, vector) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                [(model, query, np.asarray(vector, dtype=np.float32).tobytes()) for query, vector in vectors.items()])
+
+    @_guarded
+    def plan_gap(self, gap_id: str, at: str, label: str, queries: list[str]) -> None:
+        with self.conn.transaction():
+            self.conn.execute("INSERT INTO agenda_plans (id, at, label, queries) VALUES (%s, %s, %s, %s)"
+                              " ON CONFLICT (id) DO NOTHING", (gap_id, at, label, Jsonb(queries)))
+
+    @_guarded
+    def plans(self) -> list[tuple[str, str, str, list[str]]]:
+        rows = self.conn.execute("SELECT id, at, label, queries FROM agenda_plans ORDER BY at, id").fetchall()
+        return [(r[0], r[1].astimezone(UTC).isoformat(), r[2], list(r[3])) for r in rows]
 
     @_guarded
     def searches(self, since: str) -> list[tuple]:

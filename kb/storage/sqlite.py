@@ -119,17 +119,51 @@ class SqliteStore:
 
     # the search log ---------------------------------------------------------------------------
 
-    def log_searches(self, searches: list, opened: list[tuple[str, str]]) -> None:
+    def log_searches(self, searches: list, opened: list[tuple[str, str]], model: str = "") -> None:
         with self.transaction():
             self.conn.executemany(
                 "INSERT OR IGNORE INTO searches (id, at, query, lang, results, best) VALUES (?, ?, ?, ?, ?, ?)",
                 [(s.id, s.at, s.query, s.lang, s.results, s.best) for s in searches])
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO query_vectors (model, query, vector) VALUES (?, ?, ?)",
+                [(model, s.query, np.asarray(s.vector, dtype=np.float32).tobytes())
+                 for s in searches if s.vector is not None])
             self.conn.executemany("UPDATE searches SET opened = ? WHERE id = ? AND opened IS NULL",
                                   [(doc_id, search_id) for search_id, doc_id in opened])
 
     def prune_searches(self, before: str) -> int:
         with self.transaction():
-            return self.conn.execute("DELETE FROM searches WHERE at < ?", (before,)).rowcount
+            forgotten = self.conn.execute("DELETE FROM searches WHERE at < ?", (before,)).rowcount
+            self.conn.execute("DELETE FROM query_vectors WHERE query NOT IN (SELECT query FROM searches)")
+            self.conn.execute("DELETE FROM agenda_plans WHERE at < ?", (before,))
+            return forgotten
+
+    def query_vectors(self, model: str, queries: Iterable[str]) -> dict[str, np.ndarray]:
+        queries = list(dict.fromkeys(queries))
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(queries), _BATCH):
+            part = queries[start : start + _BATCH]
+            marks = ",".join("?" * len(part))
+            for query, blob in self.conn.execute(
+                f"SELECT query, vector FROM query_vectors WHERE model = ? AND query IN ({marks})", [model, *part]
+            ):
+                found[query] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def keep_query_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self.transaction():
+            self.conn.executemany("INSERT OR IGNORE INTO query_vectors (model, query, vector) VALUES (?, ?, ?)",
+                                  [(model, query, np.asarray(v, dtype=np.float32).tobytes())
+                                   for query, v in vectors.items()])
+
+    def plan_gap(self, gap_id: str, at: str, label: str, queries: list[str]) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT OR IGNORE INTO agenda_plans (id, at, label, queries) VALUES (?, ?, ?, ?)",
+                              (gap_id, at, label, json.dumps(queries, ensure_ascii=False)))
+
+    def plans(self) -> list[tuple[str, str, str, list[str]]]:
+        rows = self.conn.execute("SELECT id, at, label, queries FROM agenda_plans ORDER BY at, id").fetchall()
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def searches(self, since: str) -> list[tuple]:
         return self.conn.execute("SELECT id, at, query, lang, results, best, opened FROM searches WHERE at >= ?"
