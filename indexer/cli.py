@@ -173,11 +173,30 @@ def related_command(ctx, doc_id, as_json) -> None:
 @main.command("agenda")
 @click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True, help="The window, in days.")
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/agenda.")
+@click.option("--eval", "eval_dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              is_flag=False, flag_value="tests/eval", default=None,
+              help="Instead, measure the grouping on the simulated week in DATASET/agenda.json (default tests/eval), "
+                   "in the collection's evaluation store.")
+@click.option("--join", type=click.FloatRange(-1.0, 2.0), default=None,
+              help="With --eval: the closeness from which questions are one gap (default: the model's).")
 @click.pass_context
-def agenda_command(ctx, days, as_json) -> None:
+def agenda_command(ctx, days, as_json, eval_dataset, join) -> None:
     """The learning agenda: what colleagues looked for and did not find, grouped by meaning."""
     from web.present import agenda_json
 
+    if eval_dataset is not None:
+        from indexer.agenda_eval import evaluate_agenda, format_agenda
+        from indexer.evaluate import AGENDA_CASE, evaluation_base
+
+        if not (eval_dataset / AGENDA_CASE).exists():
+            raise click.ClickException(f"{eval_dataset} has no {AGENDA_CASE}: nothing to measure the agenda on")
+        kb = evaluation_base(eval_dataset, _settings(ctx))
+        try:
+            report = evaluate_agenda(kb, eval_dataset / AGENDA_CASE, join)
+        finally:
+            kb.shutdown()
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_agenda(report))
+        return
     answer = agenda_json(_kb(ctx).agenda(days))
     if as_json:
         click.echo(json.dumps(answer, ensure_ascii=False))

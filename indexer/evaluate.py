@@ -15,6 +15,7 @@ import json
 import re
 from pathlib import Path
 
+from indexer.agenda_eval import evaluate_agenda, format_agenda
 from kb import (
     MAX_LIMIT,
     MODES,
@@ -32,6 +33,7 @@ from kb import (
 )
 
 K = 10
+AGENDA_CASE = "agenda.json"  # a simulated week of searches for the learning agenda (indexer.agenda_eval)
 NO_ANSWER = "no_answer"  # the query group that the collection cannot answer: the right answer is none
 
 
@@ -144,6 +146,8 @@ def evaluate(folder: Path, settings: Settings, modes: tuple[str, ...] = MODES, r
     related_cases = folder / "related.jsonl"
     if related_cases.exists():
         report["related"] = evaluate_related(kb, related_cases)
+    if (folder / AGENDA_CASE).exists():
+        report["agenda"] = evaluate_agenda(kb, folder / AGENDA_CASE)
     return report
 
 
@@ -240,4 +244,6 @@ def format_table(report: dict) -> str:
                      f"recall@5 {rel['recall@5']:.3f}, {rel['avg_shown']} shown on average; people to ask: "
                      f"precision@3 {rel['people_precision@3']:.3f}, "
                      f"top-1 is an expert {rel['people_top1_is_expert']:.3f}")
+    if "agenda" in report:
+        lines.append(format_agenda(report["agenda"]))
     return "\n".join(lines)

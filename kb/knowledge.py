@@ -170,10 +170,12 @@ class KnowledgeBase:
         rows = self._storage.searches(since.replace(microsecond=0).isoformat())
         return [agenda.Search(at, query, results, best, opened) for _, at, query, _, results, best, opened in rows]
 
-    def gaps(self, searches: list[agenda.Search], now: dt.datetime | None = None) -> list[agenda.Gap]:
-        """``searches``' misses grouped by meaning, most asked first (the agenda, and its evaluation)."""
+    def gaps(self, searches: list[agenda.Search], now: dt.datetime | None = None,
+             join: float | None = None) -> list[agenda.Gap]:
+        """``searches``' misses grouped by meaning, most asked first (the agenda, and its evaluation);
+        ``join`` replaces the model's (calibration)."""
         return agenda.group(searches, self._query_vectors({s.query for s in searches if s.missed}),
-                            self.profile.agenda_join, now)
+                            self.profile.agenda_join if join is None else join, now)
 
     def agenda(self, days: int = 30, reader: Reader = ANYONE, limit: int = 20,
                now: dt.datetime | None = None, fresh: bool = False) -> dict:
@@ -237,7 +239,7 @@ class KnowledgeBase:
     def _nearest(self, gap: agenda.Gap, reader: Reader) -> list[dict]:
         """The three documents closest to a gap's most asked query, however weak."""
         text = clean_query(gap.founder, self.settings.max_query_chars)
-        if self._queries.cached(text) is None and gap.centre is not None:
+        if self._queries.cached(text) is None:
             kept = self._storage.query_vectors(self.settings.model, [gap.founder]).get(gap.founder)
             if kept is not None:
                 self._queries.put(text, kept)  # the vector its search computed: no model run

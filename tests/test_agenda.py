@@ -146,3 +146,23 @@ def test_misses_group_by_meaning_and_the_most_asked_question_names_the_gap():
     assert [(gap.founder, gap.searches, len(gap.queries)) for gap in gaps] == [("pensioen", 4, 2), ("burn-out", 1, 1)]
     assert gaps[0].shown(2) == ["pensioen"] and gaps[0].week == 4
     assert agenda.gap_id("key", "pensioen") == agenda.gap_id("key", "pensioen") != agenda.gap_id("other", "pensioen")
+
+
+def test_the_judged_week_puts_the_uncovered_topics_on_top(tmp_path):
+    """`kb agenda --eval` on tests/eval (with the hashing model here: the real figures are in `make eval`)."""
+    from indexer.agenda_eval import evaluate_agenda, format_agenda
+    from indexer.evaluate import evaluation_base
+    from kb import load_settings
+    from kb.embeddings import HashingEmbedder
+    from tests.conftest import ROOT
+
+    settings = load_settings(overrides={"model": "hashing", "data_dir": str(tmp_path / "var"),
+                                        "content_dir": str(ROOT / "content")}, environ={})
+    kb = evaluation_base(ROOT / "tests" / "eval", settings, embedder=HashingEmbedder())
+    try:
+        report = evaluate_agenda(kb, ROOT / "tests" / "eval" / "agenda.json")
+    finally:
+        kb.shutdown()
+    assert report["searches"] >= 300 and report["topics"] == 10 and len(report["uncovered"]) == 4
+    assert report["top_are_uncovered"] and report["covered_gaps_shown"] == 0
+    assert "the uncovered topics" in format_agenda(report)
