@@ -2,7 +2,7 @@
 
     python -m bench                      # everything, default settings (about 20-30 minutes)
     python -m bench --quick              # a short run: fewer repetitions, smaller sizes, a fast model
-    python -m bench --only search,http   # some sections: indexing, search, http, memory, scale
+    python -m bench --only search,http   # some sections: indexing, search, agenda, http, memory, scale
 
 Prints the table and writes it to bench/results/bench.md and bench/results/bench.json. Work files
 (indexes, synthetic corpora, server logs) go to bench/results/work/; built synthetic indexes are
@@ -19,11 +19,11 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import indexing, latency, machine, postgres, report, scale, server, synthetic
+from bench import agenda, indexing, latency, machine, postgres, report, scale, server, synthetic
 from bench.plan import SWEEP, Plan, documents_for
 from kb import Graph, load_embedder, load_settings
 
-SECTIONS = ("indexing", "search", "http", "memory", "scale")
+SECTIONS = ("indexing", "search", "agenda", "http", "memory", "scale")
 ROOT = Path(__file__).resolve().parent.parent
 QUICK_MODEL = "use-multilingual"
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
                 sweep=SWEEP[:2] if quick else SWEEP, seconds=options.http_seconds or (3 if quick else 10))
     if "indexing" in only:
         plan.demo = section("indexing", lambda: indexing.run(results, plan))
-    if plan.demo is None and {"search", "http", "memory"} & set(only):
+    if plan.demo is None and {"search", "agenda", "http", "memory"} & set(only):
         plan.demo = section("demo index", lambda: indexing.ensure_demo_index(work, content, model))
     judged = latency.judged_queries()
     dim = None
@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> None:
         embedder = load_embedder(model)
         dim = embedder.dim
         section("search", lambda: latency.run(results, plan, embedder))
+        del embedder
+    if "agenda" in only:
+        embedder = load_embedder(model)
+        dim = embedder.dim
+        section("agenda", lambda: agenda.run(results, plan, embedder))
         del embedder
     if "http" in only:
         section("http", lambda: server.run_http(results, plan, judged))

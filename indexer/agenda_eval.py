@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from kb import KnowledgeBase
-from kb.agenda import Gap, Search
+from kb.agenda import Gap, Search, summarise
 from kb.search_log import normalise
 
 K = 10
@@ -91,7 +91,7 @@ def evaluate_agenda(kb: KnowledgeBase, path: Path, join: float | None = None) ->
     case = json.loads(Path(path).read_text(encoding="utf-8"))
     now = dt.datetime.now(dt.UTC)
     searches, topic_of = simulated_week(kb, case, now)
-    gaps = kb.gaps(searches, now, join)
+    gaps = kb.gaps(summarise(searches, now), join)
     report = figures(gaps, topic_of, case, kb.settings.agenda_min_count)
     report["join"] = kb.profile.agenda_join if join is None else join
     return report

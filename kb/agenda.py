@@ -18,8 +18,10 @@ import hmac
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 
 JOIN = 0.735  # average closeness from which two groups of questions are one gap (the default model's scale)
 LEXICAL = 0.1  # the weight of shared letter trigrams in the closeness of two questions
@@ -42,14 +44,47 @@ class Search:
         return self.results == 0 or self.opened is None
 
 
+class Asked(NamedTuple):
+    """One distinct question of the window: how often it was searched and missed, when it missed,
+    and the latest search of it that found something that was opened."""
+
+    query: str
+    searches: int
+    missed: int
+    first_missed: str | None = None
+    last_missed: str | None = None
+    week_missed: int = 0  # misses in the last seven days
+    answered_at: str | None = None
+    answered_by: str | None = None
+
+
+def summarise(searches: Iterable[Search], now: dt.datetime | None = None) -> list[Asked]:
+    """Logged searches as distinct questions (what the stores compute in SQL), in query order."""
+    week_ago = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=7)).isoformat()
+    rows: dict[str, dict] = {}
+    for search in searches:
+        row = rows.setdefault(search.query, {"searches": 0, "missed": 0, "first_missed": None, "last_missed": None,
+                                             "week_missed": 0, "answered_at": None, "answered_by": None})
+        row["searches"] += 1
+        if search.missed:
+            row["missed"] += 1
+            row["first_missed"] = min(row["first_missed"] or search.at, search.at)
+            row["last_missed"] = max(row["last_missed"] or search.at, search.at)
+            row["week_missed"] += search.at >= week_ago
+        elif row["answered_at"] is None or search.at >= row["answered_at"]:
+            row["answered_at"], row["answered_by"] = search.at, search.opened
+    return [Asked(query, **rows[query]) for query in sorted(rows)]
+
+
 @dataclass
 class Gap:
     queries: Counter = field(default_factory=Counter)  # distinct query -> how often it missed
     first_asked: str = ""
     last_asked: str = ""
     week: int = 0  # misses in the last seven days
-    answered_by: str | None = None  # the document opened after the last miss
+    answered_by: str | None = None  # the document opened after the last miss (None: not looked up yet)
     answered_at: str | None = None
+    answered_query: str | None = None
 
     @property
     def searches(self) -> int:
@@ -66,71 +101,77 @@ class Gap:
                 if count >= min_count]
 
 
-def group(searches: Iterable[Search], vectors: dict[str, np.ndarray], join: float = JOIN,
-          now: dt.datetime | None = None) -> list[Gap]:
-    """The misses among ``searches`` grouped into gaps, most asked first, each marked answered
-    when a later search of its queries found something that was opened. ``vectors`` holds the
-    unit vector of each distinct query that missed.
+def group(asked: Iterable[Asked], vectors: dict[str, np.ndarray], join: float = JOIN) -> list[Gap]:
+    """The questions that missed grouped into gaps, most asked first, each marked answered when a
+    later search of one of its questions found something that was opened. ``vectors`` holds the
+    unit vector of each question that missed.
 
     Grouping is average linkage: the two groups whose questions are closest on average (each
-    question weighted by how often it was asked) merge while that average reaches ``join``. The
+    question weighted by how often it missed) merge while that average reaches ``join``. The
     closeness of two questions is their cosine plus a little for the letter trigrams they share,
     which holds a typo to its question. The ``CLUSTERED`` most asked questions are grouped so;
     each rarer one joins the group it is closest to on average, or stands alone."""
-    now = now or dt.datetime.now(dt.UTC)
-    week_ago = (now - dt.timedelta(days=7)).isoformat()
-    missed: dict[str, list[Search]] = {}
-    opened: dict[str, Search] = {}  # the latest search of each query that found something opened
-    for search in searches:
-        if search.missed:
-            missed.setdefault(search.query, []).append(search)
-        elif search.query not in opened or search.at >= opened[search.query].at:
-            opened[search.query] = search
-    queries = sorted(missed, key=lambda q: (-len(missed[q]), q))
-    if not queries:
+    missed = sorted((a for a in asked if a.missed), key=lambda a: (-a.missed, a.query))
+    if not missed:
         return []
-    head = queries[:CLUSTERED]
-    weights = np.array([len(missed[q]) for q in queries], dtype=np.float64)
+    queries = [a.query for a in missed]
+    clustered = min(len(queries), CLUSTERED)
+    weights = np.array([a.missed for a in missed], dtype=np.float64)
     units = np.stack([np.asarray(vectors[q], dtype=np.float32) for q in queries])
     letters = _trigrams(queries)
-    groups = _average_linkage(_closeness(units[:len(head)], letters[:len(head)], units[:len(head)],
-                                         letters[:len(head)]), weights[:len(head)], join)
-    if len(queries) > len(head):
-        groups = _attach(groups, units, letters, weights, len(head), join)
+    head = slice(0, clustered)
+    groups = _average_linkage(_closeness(units[head], letters[head], units[head], letters[head]),
+                              weights[head], join)
+    if len(queries) > clustered:
+        groups = _attach(groups, units, letters, weights, clustered, join)
     gaps = []
     for members in groups:
         gap = Gap()
         for index in members:
-            asked = missed[queries[index]]
-            gap.queries[queries[index]] += len(asked)
-            times = [s.at for s in asked]
-            gap.first_asked = min(gap.first_asked or times[0], *times)
-            gap.last_asked = max(gap.last_asked, *times)
-            gap.week += sum(at >= week_ago for at in times)
-        later = [opened[q] for q in gap.queries if q in opened and opened[q].at > gap.last_asked]
+            question = missed[index]
+            gap.queries[question.query] += question.missed
+            gap.first_asked = min(gap.first_asked or question.first_missed, question.first_missed)
+            gap.last_asked = max(gap.last_asked, question.last_missed)
+            gap.week += question.week_missed
+        later = [missed[i] for i in members if missed[i].answered_at and missed[i].answered_at > gap.last_asked]
         if later:
-            latest = max(later, key=lambda s: s.at)
-            gap.answered_by, gap.answered_at = latest.opened, latest.at
+            latest = max(later, key=lambda question: question.answered_at)
+            gap.answered_by, gap.answered_at = latest.answered_by, latest.answered_at
+            gap.answered_query = latest.query
         gaps.append(gap)
     return sorted(gaps, key=lambda gap: (-gap.searches, gap.founder))
 
 
-def _trigrams(queries: list[str]) -> np.ndarray:
-    """Each query's letter trigrams (of `` query ``) as a 0/1 row, hashed into ``TRIGRAM_BINS``."""
-    rows = np.zeros((len(queries), TRIGRAM_BINS), dtype=np.float32)
-    for row, query in enumerate(queries):
-        padded = f" {query} "
-        for start in range(len(padded) - 2):
-            digest = hashlib.blake2b(padded[start:start + 3].encode(), digest_size=4).digest()
-            rows[row, int.from_bytes(digest, "little") % TRIGRAM_BINS] = 1.0
-    return rows
+def _trigrams(queries: list[str]) -> sparse.csr_matrix:
+    """Each query's letter trigrams (of `` query ``) as a sparse 0/1 row, hashed into
+    ``TRIGRAM_BINS`` by arithmetic on their code points (the same in every process)."""
+    padded = [f" {query} " for query in queries]
+    lengths = np.array([len(text) for text in padded])
+    codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    rows = np.repeat(np.arange(len(queries)), lengths)
+    position = np.arange(len(codes)) - np.repeat(starts, lengths)
+    first = np.nonzero(position <= np.repeat(lengths, lengths) - 3)[0]  # trigrams within one query
+    bins = (codes[first] * 1_000_003 + codes[first + 1] * 10_007 + codes[first + 2]) % TRIGRAM_BINS
+    letters = sparse.csr_matrix((np.ones(len(first), dtype=np.float32), (rows[first], bins)),
+                                shape=(len(queries), TRIGRAM_BINS))
+    letters.sum_duplicates()
+    letters.data[:] = 1.0  # a trigram twice in a query counts once
+    return letters
 
 
-def _closeness(units_a: np.ndarray, letters_a: np.ndarray, units_b: np.ndarray, letters_b: np.ndarray) -> np.ndarray:
+def _closeness(units_a: np.ndarray, letters_a: sparse.csr_matrix, units_b: np.ndarray,
+               letters_b: sparse.csr_matrix) -> np.ndarray:
     """Cosine plus ``LEXICAL`` times the Jaccard overlap of the letter trigrams, for every pair."""
-    shared = letters_a @ letters_b.T
-    union = letters_a.sum(1)[:, None] + letters_b.sum(1)[None, :] - shared
-    return (units_a @ units_b.T).astype(np.float64) + LEXICAL * shared / np.maximum(union, 1.0)
+    return (units_a @ units_b.T).astype(np.float64) + LEXICAL * _overlap(letters_a, letters_b)
+
+
+def _overlap(letters_a: sparse.csr_matrix, letters_b: sparse.csr_matrix) -> np.ndarray:
+    """The Jaccard overlap of the letter trigrams of every pair."""
+    shared = (letters_a @ letters_b.T).toarray()
+    sizes_a = np.asarray(letters_a.sum(1)).ravel()
+    sizes_b = np.asarray(letters_b.sum(1)).ravel()
+    return shared / np.maximum(sizes_a[:, None] + sizes_b[None, :] - shared, 1.0)
 
 
 def _average_linkage(closeness: np.ndarray, weights: np.ndarray, join: float) -> list[list[int]]:
@@ -154,21 +195,27 @@ def _average_linkage(closeness: np.ndarray, weights: np.ndarray, join: float) ->
     return [group for group in members if group]
 
 
-def _attach(groups: list[list[int]], units: np.ndarray, letters: np.ndarray, weights: np.ndarray,
+def _attach(groups: list[list[int]], units: np.ndarray, letters: sparse.csr_matrix, weights: np.ndarray,
             clustered: int, join: float) -> list[list[int]]:
-    """The rarer queries (from ``clustered`` on) joined to the group closest on average, or alone."""
-    closeness = _closeness(units[clustered:], letters[clustered:], units[:clustered], letters[:clustered])
-    share = np.zeros((clustered, len(groups)))
+    """The rarer queries (from ``clustered`` on) joined to the group closest on average, or alone
+    (each is one search or a few: grouping them pair by pair would cost more than it changes)."""
+    share = np.zeros((clustered, len(groups)), dtype=np.float32)
     for number, members in enumerate(groups):
         share[members, number] = weights[members] / weights[members].sum()
-    average = closeness @ share
+    # the average cosine to a group is the cosine to its members' weighted sum (it is linear); the
+    # average trigram overlap is taken as the overlap with the group's weighted trigram profile
+    average = (units[clustered:] @ (units[:clustered].T @ share)).astype(np.float64)
+    head, tail = letters[:clustered], letters[clustered:]
+    shared = np.asarray(tail @ (head.T @ share))
+    sizes = np.asarray(head.sum(1)).ravel() @ share
+    union = np.asarray(tail.sum(1)).ravel()[:, None] + sizes[None, :] - shared
+    average += LEXICAL * shared / np.maximum(union, 1.0)
     best = average.argmax(1)
+    reaches = average[np.arange(len(best)), best] >= join
     joined = [list(members) for members in groups]
-    for offset, number in enumerate(best):
-        if average[offset, number] >= join:
-            joined[number].append(clustered + offset)
-        else:
-            joined.append([clustered + offset])
+    for offset in np.flatnonzero(reaches):
+        joined[best[offset]].append(clustered + int(offset))
+    joined += [[clustered + int(offset)] for offset in np.flatnonzero(~reaches)]
     return joined
 
 

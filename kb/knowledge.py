@@ -33,7 +33,7 @@ from kb.notes import note_fields, note_file, validate_note
 from kb.profiles import ModelProfile, load_embedder, profile_for, require_floor, with_floor
 from kb.related import Related, RelatedParams
 from kb.search import CANDIDATES, Candidates, Filters, Page, Searcher, clean_query
-from kb.search_log import SearchLog, entry
+from kb.search_log import SearchLog, entry, normalise
 from kb.storage import Build, DocMeta, open_storage
 
 T = TypeVar("T")
@@ -64,6 +64,7 @@ class KnowledgeBase:
         self._lock = threading.RLock()  # loading a generation's searcher, related learning, catalog
         self._log = SearchLog(self._store_log) if settings.search_log == "on" else None
         self._agendas: dict[tuple, tuple[float, dict]] = {}  # (days, reader, limit) -> (when, answer)
+        self._vectors_logged: set[str] = set()  # queries whose vector this process has handed to the log
         if self._log is not None:
             atexit.register(self._log.flush, 2.0)  # a worker that stops stores what it logged last
         self._model_lock = threading.Lock()  # loading the model
@@ -140,8 +141,14 @@ class KnowledgeBase:
             if any(tuple(meta[r.id].audience) != ANYONE_AUDIENCE for r in page.results if r.id in meta):
                 return None
         best = page.results[0].score if page.results else None
-        logged = entry(page.corrected_from or page.query, detect_language(page.query, default="") or "",
-                       page.total, best, vector=self._queries.cached(page.query))
+        query = normalise(page.corrected_from or page.query)
+        vector = None
+        if query not in self._vectors_logged:  # a question's meaning is kept once, not with every search
+            vector = self._queries.cached(page.query)
+            if len(self._vectors_logged) >= 100_000:
+                self._vectors_logged.clear()
+            self._vectors_logged.add(query)
+        logged = entry(query, detect_language(page.query, default="") or "", page.total, best, vector=vector)
         self._log.record(logged)
         return logged.id
 
@@ -170,12 +177,17 @@ class KnowledgeBase:
         rows = self._storage.searches(since.replace(microsecond=0).isoformat())
         return [agenda.Search(at, query, results, best, opened) for _, at, query, _, results, best, opened in rows]
 
-    def gaps(self, searches: list[agenda.Search], now: dt.datetime | None = None,
-             join: float | None = None) -> list[agenda.Gap]:
-        """``searches``' misses grouped by meaning, most asked first (the agenda, and its evaluation);
-        ``join`` replaces the model's (calibration)."""
-        return agenda.group(searches, self._query_vectors({s.query for s in searches if s.missed}),
-                            self.profile.agenda_join if join is None else join, now)
+    def gaps(self, asked: list[agenda.Asked], join: float | None = None) -> list[agenda.Gap]:
+        """Distinct questions' misses grouped by meaning, most asked first (the agenda, and its
+        evaluation); ``join`` replaces the model's (calibration)."""
+        return agenda.group(asked, self._query_vectors({a.query for a in asked if a.missed}),
+                            self.profile.agenda_join if join is None else join)
+
+    def _asked(self, days: int, now: dt.datetime | None = None) -> list[agenda.Asked]:
+        """The distinct questions of the last ``days``, summed up by the store."""
+        now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+        since, week_ago = now - dt.timedelta(days=days), now - dt.timedelta(days=7)
+        return [agenda.Asked(*row) for row in self._storage.asked(since.isoformat(), week_ago.isoformat())]
 
     def agenda(self, days: int = 30, reader: Reader = ANYONE, limit: int = 20,
                now: dt.datetime | None = None, fresh: bool = False) -> dict:
@@ -189,10 +201,10 @@ class KnowledgeBase:
             kept = self._agendas.get(key)
         if kept and not fresh and now is None and time.monotonic() - kept[0] < AGENDA_SECONDS:
             return kept[1]
-        searches = self.logged_searches(days, now)
-        gaps = self.gaps(searches, now)
+        asked = self._asked(days, now)
+        gaps = self.gaps(asked)
         plans = self._storage.plans()
-        answer = {"window_days": days, "searches": len(searches),
+        answer = {"window_days": days, "searches": sum(a.searches for a in asked),
                   "gaps": [self._gap(gap, days, plans, reader) for gap in gaps[:limit]]}
         if now is None:
             with self._lock:
@@ -206,7 +218,7 @@ class KnowledgeBase:
         agenda shows it now, with what a note form about it starts from (``prefill``: title,
         tags, speakers). NotFound when no gap of the last ``days`` has this id."""
         plans = self._storage.plans()
-        for gap in self.gaps(self.logged_searches(days)):
+        for gap in self.gaps(self._asked(days)):
             shown = self._gap(gap, days, plans, reader)
             if shown["id"] != gap_id:
                 continue
@@ -224,7 +236,9 @@ class KnowledgeBase:
         near = self._nearest(gap, reader)
         hosts = self.learn_more([r["id"] for r in near], reader)["people"] if near else []
         plan = agenda.plan_for(gap, plans)
-        status = "answered" if gap.answered_by else "planned" if plan else "open"
+        if gap.answered_at and gap.answered_by is None:  # the store sums up without it: look it up
+            gap.answered_by = self._storage.opened_at(gap.answered_query, gap.answered_at)
+        status = "answered" if gap.answered_at else "planned" if plan else "open"
         answered_by = None
         if gap.answered_by:
             title = self.titles([gap.answered_by], reader).get(gap.answered_by)
@@ -233,7 +247,7 @@ class KnowledgeBase:
                 "label": shown[0] if shown else None, "searches": gap.searches, "queries": len(gap.queries),
                 "first_asked": gap.first_asked, "last_asked": gap.last_asked, "examples": shown[:5],
                 "nearest": near, "hosts": hosts, "rising": agenda.rising(gap, days), "status": status,
-                "planned_at": plan[1] if plan else None, "answered_at": gap.answered_at if gap.answered_by else None,
+                "planned_at": plan[1] if plan else None, "answered_at": gap.answered_at,
                 "answered_by": answered_by}
 
     def _nearest(self, gap: agenda.Gap, reader: Reader) -> list[dict]:
@@ -262,7 +276,10 @@ class KnowledgeBase:
             fresh = dict(zip(missing, self.embedder.embed_queries(missing), strict=True))
             self._storage.keep_query_vectors(model, fresh)
             vectors.update(fresh)
-        return {query: vector / max(float(np.linalg.norm(vector)), 1e-9) for query, vector in vectors.items()}
+        names = list(vectors)
+        matrix = np.stack([vectors[name] for name in names]) if names else np.zeros((0, 1), dtype=np.float32)
+        matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+        return dict(zip(names, matrix, strict=True))
 
     def document(self, doc_id: str, reader: Reader = ANYONE) -> Document:
         """The document with this id; NotFound for unknown ids, path-like ones, and documents

@@ -179,6 +179,14 @@ class Storage(Protocol):
         """Forget the searches logged before ``before`` (ISO time), the query vectors no logged
         search needs any more and the plans made before then; how many searches were forgotten."""
 
+    def asked(self, since: str, week_ago: str) -> list[tuple]:
+        """The distinct queries logged from ``since`` on (``kb.agenda.Asked``'s fields): query,
+        searches, missed, first and last missed, missed from ``week_ago`` on, and the time of the
+        latest search that found something that was opened."""
+
+    def opened_at(self, query: str, at: str) -> str | None:
+        """The document opened from the search of ``query`` at ``at`` that found something."""
+
     def query_vectors(self, model: str, queries: Iterable[str]) -> dict[str, np.ndarray]:
         """The kept vectors of these logged queries under ``model``, by query."""
 

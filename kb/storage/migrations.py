@@ -56,7 +56,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX searches_at ON searches (at);
     """,
-    # 4: the learning agenda (kb.agenda): the meaning of each logged query, and the planned gaps
+    # 4: the learning agenda (kb.agenda): the meaning of each logged query (float16), and the planned gaps
     """
     CREATE TABLE query_vectors (
         model TEXT NOT NULL,
@@ -64,7 +64,7 @@ MIGRATIONS: tuple[str, ...] = (
         vector BLOB NOT NULL,
         PRIMARY KEY (model, query)
     ) WITHOUT ROWID;
-    CREATE INDEX searches_query ON searches (query);
+    CREATE INDEX searches_query ON searches (query, at, results, opened);
     CREATE TABLE agenda_plans (
         id TEXT PRIMARY KEY,
         at TEXT NOT NULL,

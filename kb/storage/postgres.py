@@ -138,7 +138,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX searches_at ON searches (at)
     """,
-    # 4: the learning agenda (kb.agenda): the meaning of each logged query, and the planned gaps
+    # 4: the learning agenda (kb.agenda): the meaning of each logged query (float16), and the planned gaps
     """
     CREATE TABLE query_vectors (
         model text NOT NULL,
@@ -146,7 +146,7 @@ MIGRATIONS: tuple[str, ...] = (
         vector bytea NOT NULL,
         PRIMARY KEY (model, query)
     );
-    CREATE INDEX searches_query ON searches (query);
+    CREATE INDEX searches_query ON searches (query, at, results, opened);
     CREATE TABLE agenda_plans (
         id text PRIMARY KEY,
         at timestamptz NOT NULL,
@@ -156,6 +156,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _iso(moment) -> str | None:
+    """A stored time as the ISO text the embedded store keeps (UTC, to the second)."""
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 def redacted(url: str) -> str:
@@ -446,7 +451,7 @@ class PostgresStorage:
             if vectors:
                 cursor.executemany(
                     "INSERT INTO query_vectors (model, query, vector) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                    [(model, query, np.asarray(v, dtype=np.float32).tobytes()) for query, v in vectors.items()])
+                    [(model, query, np.asarray(v, dtype=np.float16).tobytes()) for query, v in vectors.items()])
             if opened:
                 cursor.executemany("UPDATE searches SET opened = %s WHERE id = %s AND opened IS NULL",
                                    [(doc_id, search_id) for search_id, doc_id in opened])
@@ -461,17 +466,33 @@ class PostgresStorage:
             return forgotten
 
     @_guarded
+    def asked(self, since: str, week_ago: str) -> list[tuple]:
+        rows = self.conn.execute(
+            """SELECT query, count(*), count(*) FILTER (WHERE miss), min(at) FILTER (WHERE miss),
+                      max(at) FILTER (WHERE miss), count(*) FILTER (WHERE miss AND at >= %s),
+                      max(at) FILTER (WHERE NOT miss)
+               FROM (SELECT query, at, (results = 0 OR opened IS NULL) AS miss
+                     FROM searches WHERE at >= %s) s GROUP BY query""", (week_ago, since)).fetchall()
+        return [(r[0], r[1], r[2], _iso(r[3]), _iso(r[4]), r[5], _iso(r[6])) for r in rows]
+
+    @_guarded
+    def opened_at(self, query: str, at: str) -> str | None:
+        row = self.conn.execute("SELECT opened FROM searches WHERE query = %s AND at = %s AND results > 0"
+                                " AND opened IS NOT NULL LIMIT 1", (query, at)).fetchone()
+        return row[0] if row else None
+
+    @_guarded
     def query_vectors(self, model: str, queries: Iterable[str]) -> dict[str, np.ndarray]:
         rows = self.conn.execute("SELECT query, vector FROM query_vectors WHERE model = %s AND query = ANY(%s)",
                                  (model, list(dict.fromkeys(queries))))
-        return {query: np.frombuffer(blob, dtype=np.float32) for query, blob in rows}
+        return {query: np.frombuffer(blob, dtype=np.float16).astype(np.float32) for query, blob in rows}
 
     @_guarded
     def keep_query_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         with self.conn.transaction(), self.conn.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO query_vectors (model, query, vector) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                [(model, query, np.asarray(vector, dtype=np.float32).tobytes()) for query, vector in vectors.items()])
+                [(model, query, np.asarray(vector, dtype=np.float16).tobytes()) for query, vector in vectors.items()])
 
     @_guarded
     def plan_gap(self, gap_id: str, at: str, label: str, queries: list[str]) -> None:

@@ -126,7 +126,7 @@ class SqliteStore:
                 [(s.id, s.at, s.query, s.lang, s.results, s.best) for s in searches])
             self.conn.executemany(
                 "INSERT OR IGNORE INTO query_vectors (model, query, vector) VALUES (?, ?, ?)",
-                [(model, s.query, np.asarray(s.vector, dtype=np.float32).tobytes())
+                [(model, s.query, np.asarray(s.vector, dtype=np.float16).tobytes())
                  for s in searches if s.vector is not None])
             self.conn.executemany("UPDATE searches SET opened = ? WHERE id = ? AND opened IS NULL",
                                   [(doc_id, search_id) for search_id, doc_id in opened])
@@ -138,6 +138,20 @@ class SqliteStore:
             self.conn.execute("DELETE FROM agenda_plans WHERE at < ?", (before,))
             return forgotten
 
+    def asked(self, since: str, week_ago: str) -> list[tuple]:
+        # one pass over the covering index searches_query, in query order
+        return self.conn.execute(
+            """SELECT query, count(*), sum(miss), min(CASE WHEN miss THEN at END), max(CASE WHEN miss THEN at END),
+                      sum(miss AND at >= ?), max(CASE WHEN NOT miss THEN at END)
+               FROM (SELECT query, at, (results = 0 OR opened IS NULL) AS miss
+                     FROM searches INDEXED BY searches_query WHERE at >= ?)
+               GROUP BY query""", (week_ago, since)).fetchall()
+
+    def opened_at(self, query: str, at: str) -> str | None:
+        row = self.conn.execute("SELECT opened FROM searches WHERE query = ? AND at = ? AND results > 0"
+                                " AND opened IS NOT NULL LIMIT 1", (query, at)).fetchone()
+        return row[0] if row else None
+
     def query_vectors(self, model: str, queries: Iterable[str]) -> dict[str, np.ndarray]:
         queries = list(dict.fromkeys(queries))
         found: dict[str, np.ndarray] = {}
@@ -147,13 +161,13 @@ class SqliteStore:
             for query, blob in self.conn.execute(
                 f"SELECT query, vector FROM query_vectors WHERE model = ? AND query IN ({marks})", [model, *part]
             ):
-                found[query] = np.frombuffer(blob, dtype=np.float32)
+                found[query] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
         return found
 
     def keep_query_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         with self.transaction():
             self.conn.executemany("INSERT OR IGNORE INTO query_vectors (model, query, vector) VALUES (?, ?, ?)",
-                                  [(model, query, np.asarray(v, dtype=np.float32).tobytes())
+                                  [(model, query, np.asarray(v, dtype=np.float16).tobytes())
                                    for query, v in vectors.items()])
 
     def plan_gap(self, gap_id: str, at: str, label: str, queries: list[str]) -> None:
