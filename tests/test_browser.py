@@ -7,6 +7,7 @@ Screenshots land in tests/artifacts/ (git-ignored).
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -203,3 +204,28 @@ def test_slash_focuses_the_search_box(server, page):
     page.locator("h1").click()
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "q"
+
+
+def test_what_nobody_finds_becomes_a_planned_session_on_the_agenda(server, page, phone):
+    ARTIFACTS.mkdir(exist_ok=True)
+    for query in ["kubernetes helm charts"] * 3 + ["helm charts voor kubernetes"] * 2:
+        page.goto(server + "/search?" + urlencode({"q": query}))
+    gap = page.locator("li.gap", has_text="kubernetes helm charts")
+    for _ in range(40):  # the log stores its entries in batches, every two seconds
+        page.goto(server + "/agenda")
+        if gap.count():
+            break
+        page.wait_for_timeout(250)
+    assert page.locator("h1").inner_text() == "Leeragenda"
+    assert gap.locator(".status").inner_text() == "Open"
+    page.screenshot(path=str(ARTIFACTS / "agenda.png"), full_page=True)
+    phone.goto(server + "/agenda")
+    no_overflow(phone)
+    phone.screenshot(path=str(ARTIFACTS / "phone-agenda.png"), full_page=True)
+
+    gap.get_by_role("button", name="Plan een sessie").click()
+    page.wait_for_url("**/notes/new?*")
+    assert page.get_by_label("Titel").input_value() == "kubernetes helm charts"
+    page.goto(server + "/agenda")
+    assert gap.locator(".status").inner_text() == "Sessie gepland"
+    assert gap.get_by_role("button", name="Open het notitieformulier opnieuw").is_visible()

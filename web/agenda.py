@@ -10,6 +10,7 @@ from kb import InvalidInput
 from web import knowledge, reader
 from web.auth import note_writer
 from web.feeds import atom
+from web.i18n import ui_language
 from web.present import agenda_json, document_url
 from web.search import read_query
 
@@ -38,8 +39,11 @@ def note_form_url(prefill: dict) -> str:
 def page():
     kb = knowledge()
     days = window(request.args)
-    answer = agenda_json(kb.agenda(days, reader()))
-    return render_template("agenda.html", agenda=answer, days=days, windows=WINDOWS,
+    # as of now (the home page keeps its copy a while)
+    answer = agenda_json(kb.agenda(days, reader(), fresh=True), ui_language())
+    shown = [gap for gap in answer["gaps"] if gap["label"]]
+    rare = sum(gap["searches"] for gap in answer["gaps"] if not gap["label"])
+    return render_template("agenda.html", agenda=answer, gaps=shown, rare=rare, days=days, windows=WINDOWS,
                            log_on=kb.settings.search_log == "on", min_count=kb.settings.agenda_min_count)
 
 

@@ -60,7 +60,7 @@ def notes():
 @bp.get("/agenda")
 def agenda():
     """The learning agenda: what colleagues looked for and did not find, grouped by meaning."""
-    return jsonify(agenda_json(knowledge().agenda(window(request.args), reader())))
+    return jsonify(agenda_json(knowledge().agenda(window(request.args), reader(), fresh=True)))
 
 
 @bp.post("/agenda/<gap_id>/plan")

@@ -131,7 +131,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "agenda_fills": "The agenda fills as colleagues search: every search that finds nothing, or whose results "
                         "nobody opens, is counted here, grouped with the questions that mean the same.",
         "agenda_log_off": "The search log is off (KB_SEARCH_LOG=off), so there is nothing to show.",
-        "gap_unlabelled": "Questions each asked fewer than {count} times",
+        "agenda_rare": "And {count} searches whose questions were asked fewer than {min} times each: counted, "
+                       "not shown.",
         "status_open": "Open",
         "status_planned": "Session planned",
         "status_answered": "Answered",
@@ -274,7 +275,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "agenda_fills": "De agenda vult zich terwijl collega's zoeken: elke zoekopdracht die niets vindt, of waarvan "
                         "niemand een resultaat opent, telt hier mee, samen met de vragen die hetzelfde betekenen.",
         "agenda_log_off": "Het zoeklogboek staat uit (KB_SEARCH_LOG=off), dus er is niets te tonen.",
-        "gap_unlabelled": "Vragen die elk minder dan {count} keer gesteld zijn",
+        "agenda_rare": "En {count} zoekopdrachten met vragen die elk minder dan {min} keer gesteld zijn: geteld, "
+                       "niet getoond.",
         "status_open": "Open",
         "status_planned": "Sessie gepland",
         "status_answered": "Beantwoord",
