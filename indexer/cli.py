@@ -205,12 +205,19 @@ def agenda_command(ctx, days, as_json, eval_dataset, join) -> None:
         click.echo(f"No gaps in the last {days} days ({answer['searches']} searches logged). The agenda fills as "
                    "colleagues search and find nothing; the search log must be on (KB_SEARCH_LOG).")
         return
+    rare = sum(gap["searches"] for gap in answer["gaps"] if not gap["label"])
     for gap in answer["gaps"]:
-        label = f"“{gap['label']}”" if gap["label"] else "(asked too rarely to show the words)"
+        if not gap["label"]:
+            continue
         rising = ", rising" if gap["rising"] else ""
-        click.echo(f"- {label}: {gap['searches']} searches, {gap['queries']} queries, last {gap['last_asked']}{rising}")
+        click.echo(f"- “{gap['label']}” [{gap['status']}]: {gap['searches']} searches, {gap['queries']} questions, "
+                   f"last asked {gap['last_asked'][:10]}{rising}  (id {gap['id']})")
+        if gap["answered_by"]:
+            click.echo(f"    answered by: {gap['answered_by']['title']}")
         for host in gap["hosts"][:3]:
             click.echo(f"    could host: {host['name']} ({host['reason']})")
+    if rare:
+        click.echo(f"and {rare} searches whose questions were asked too rarely to show their words")
 
 
 @main.command("add-note")
