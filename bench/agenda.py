@@ -21,8 +21,7 @@ import numpy as np
 from bench.latency import judged_queries, median_of
 from bench.plan import Plan
 from bench.report import Results, percentile
-from kb import KnowledgeBase, load_settings
-from kb.search_log import LoggedSearch
+from kb import KnowledgeBase, LoggedSearch, load_settings
 
 SECTION = "Learning agenda"
 ROUNDS = 12  # alternating passes per setting: a cached search takes ~2 ms, so the machine's noise is large

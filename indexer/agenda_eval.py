@@ -16,15 +16,13 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from kb import KnowledgeBase
-from kb.agenda import Gap, Search, summarise
-from kb.search_log import normalise
+from kb import Gap, KnowledgeBase, PastSearch, agenda_questions, normalise_query
 
 K = 10
 PURE = 0.9  # the share of a gap's searches from its main topic that counts as pure
 
 
-def simulated_week(kb: KnowledgeBase, case: dict, now: dt.datetime) -> tuple[list[Search], dict[str, str]]:
+def simulated_week(kb: KnowledgeBase, case: dict, now: dt.datetime) -> tuple[list[PastSearch], dict[str, str]]:
     """(the searches, oldest first; the topic of each normalised question)."""
     asked = [(topic, query) for topic in case["topics"] for query, count in topic["queries"].items()
              for _ in range(count)]
@@ -38,13 +36,13 @@ def simulated_week(kb: KnowledgeBase, case: dict, now: dt.datetime) -> tuple[lis
         tags = set(topic["tags"])
         opened = next((r.id for r in page.results if tags & set(r.tags)), None)
         outcome[query] = (page.total, page.results[0].score if page.results else None, opened)
-        topic_of[normalise(query)] = topic["id"]
+        topic_of[normalise_query(query)] = topic["id"]
     span = dt.timedelta(days=case.get("days", 7))
     searches = []
     for number, (_, query) in enumerate(asked):
         at = (now - span + span * (number + 0.5) / len(asked)).replace(microsecond=0).isoformat()
         results, best, opened = outcome[query]
-        searches.append(Search(at, normalise(query), results, best, opened))
+        searches.append(PastSearch(at, normalise_query(query), results, best, opened))
     return searches, topic_of
 
 
@@ -91,7 +89,7 @@ def evaluate_agenda(kb: KnowledgeBase, path: Path, join: float | None = None) ->
     case = json.loads(Path(path).read_text(encoding="utf-8"))
     now = dt.datetime.now(dt.UTC)
     searches, topic_of = simulated_week(kb, case, now)
-    gaps = kb.gaps(summarise(searches, now), join)
+    gaps = kb.gaps(agenda_questions(searches, now), join)
     report = figures(gaps, topic_of, case, kb.settings.agenda_min_count)
     report["join"] = kb.profile.agenda_join if join is None else join
     return report

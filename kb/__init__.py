@@ -6,6 +6,8 @@ learning, people to ask, topics, notes, index runs, health. The rest are the dat
 with, the content model the loaders build, and pure functions the tuning tools call.
 """
 
+from kb.agenda import Gap, PastSearch
+from kb.agenda import questions as agenda_questions
 from kb.audience import ANYONE, Reader, describe, team_names
 from kb.chunking import chunk_document
 from kb.config import SETTINGS, Settings, load_settings, require_content_dir
@@ -47,6 +49,7 @@ from kb.profiles import load_embedder, profile_for
 from kb.related import RelatedParams
 from kb.rendering import render_body, render_markdown
 from kb.search import CANDIDATES, MAX_LIMIT, MAX_OFFSET, MODES, SORTS, Filters, Page, Result, result_set
+from kb.search_log import LoggedSearch, normalise_query
 from kb.storage.faiss_index import ANN_MIN_CHUNKS, HNSW, Graph, VectorIndex
 from kb.storage.migrations import SCHEMA_VERSION
 from kb.text import html_blocks, markdown_blocks
@@ -56,6 +59,8 @@ __all__ = [
     "KnowledgeBase", "Settings", "load_settings", "require_content_dir", "SETTINGS",
     "Filters", "Page", "Result", "Applied", "MODES", "SORTS", "MAX_LIMIT", "MAX_OFFSET", "FORMATS", "FieldError",
     "NoteInvalid",
+    # the learning agenda: logged searches and the gaps they make (its evaluation and benchmark)
+    "Gap", "PastSearch", "agenda_questions", "LoggedSearch", "normalise_query",
     # who reads
     "Reader", "ANYONE", "team_names", "describe",
     # errors

@@ -31,7 +31,7 @@ STATUSES = ("open", "planned", "answered")
 
 
 @dataclass(frozen=True)
-class Search:
+class PastSearch:
     at: str
     query: str
     results: int
@@ -58,7 +58,7 @@ class Asked(NamedTuple):
     answered_by: str | None = None
 
 
-def summarise(searches: Iterable[Search], now: dt.datetime | None = None) -> list[Asked]:
+def questions(searches: Iterable[PastSearch], now: dt.datetime | None = None) -> list[Asked]:
     """Logged searches as distinct questions (what the stores compute in SQL), in query order."""
     week_ago = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=7)).isoformat()
     rows: dict[str, dict] = {}

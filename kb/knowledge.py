@@ -33,7 +33,7 @@ from kb.notes import note_fields, note_file, validate_note
 from kb.profiles import ModelProfile, load_embedder, profile_for, require_floor, with_floor
 from kb.related import Related, RelatedParams
 from kb.search import CANDIDATES, Candidates, Filters, Page, Searcher, clean_query
-from kb.search_log import SearchLog, entry, normalise
+from kb.search_log import SearchLog, entry, normalise_query
 from kb.storage import Build, DocMeta, open_storage
 
 T = TypeVar("T")
@@ -141,7 +141,7 @@ class KnowledgeBase:
             if any(tuple(meta[r.id].audience) != ANYONE_AUDIENCE for r in page.results if r.id in meta):
                 return None
         best = page.results[0].score if page.results else None
-        query = normalise(page.corrected_from or page.query)
+        query = normalise_query(page.corrected_from or page.query)
         vector = None
         if query not in self._vectors_logged:  # a question's meaning is kept once, not with every search
             vector = self._queries.cached(page.query)
@@ -171,11 +171,11 @@ class KnowledgeBase:
         before = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=self.settings.search_log_days)
         return self._storage.prune_searches(before.replace(microsecond=0).isoformat())
 
-    def logged_searches(self, days: int, now: dt.datetime | None = None) -> list[agenda.Search]:
+    def logged_searches(self, days: int, now: dt.datetime | None = None) -> list[agenda.PastSearch]:
         """The searches of the last ``days``, oldest first."""
         since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
         rows = self._storage.searches(since.replace(microsecond=0).isoformat())
-        return [agenda.Search(at, query, results, best, opened) for _, at, query, _, results, best, opened in rows]
+        return [agenda.PastSearch(at, query, results, best, opened) for _, at, query, _, results, best, opened in rows]
 
     def gaps(self, asked: list[agenda.Asked], join: float | None = None) -> list[agenda.Gap]:
         """Distinct questions' misses grouped by meaning, most asked first (the agenda, and its

@@ -37,7 +37,7 @@ class LoggedSearch:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # the query's meaning, if known
 
 
-def normalise(query: str) -> str:
+def normalise_query(query: str) -> str:
     """The query as it is logged and grouped: case folded, whitespace collapsed."""
     return " ".join(query.casefold().split())
 
@@ -47,7 +47,7 @@ def entry(query: str, lang: str, results: int, best: float | None, now: dt.datet
     """A new log entry for a search just answered; ``vector`` is the query's embedding, which the
     search already computed (the agenda groups by it without running the model again)."""
     when = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    return LoggedSearch(uuid.uuid4().hex, when.isoformat(), normalise(query), lang, results, best, vector)
+    return LoggedSearch(uuid.uuid4().hex, when.isoformat(), normalise_query(query), lang, results, best, vector)
 
 
 class SearchLog:

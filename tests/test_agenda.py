@@ -130,7 +130,7 @@ def test_the_agenda_feed_has_the_gaps_whose_question_may_be_shown(app, client):
 def test_old_query_vectors_and_plans_are_pruned_with_their_searches(app):
     kb = app.extensions["kb"]
     log(kb, [("vergeten vraag", 0, None)] * 2, days_ago=100)
-    kb.gaps(agenda.summarise(kb.logged_searches(365)))  # embeds and keeps the vectors
+    kb.gaps(agenda.questions(kb.logged_searches(365)))  # embeds and keeps the vectors
     kb._storage.plan_gap("gap-old", (dt.datetime.now(dt.UTC) - dt.timedelta(days=100)).isoformat(), "x", ["x"])
     assert kb.prune_search_log() == 2
     assert kb._storage.query_vectors(kb.settings.model, ["vergeten vraag"]) == {}
@@ -141,9 +141,10 @@ def test_misses_group_by_meaning_and_the_most_asked_question_names_the_gap():
     at = "2026-11-30T10:00:00+00:00"
     vectors = {"pensioen": np.array([1.0, 0.0]), "pension scheme": np.array([0.96, 0.28]),
                "burn-out": np.array([0.0, 1.0]), "found": np.array([0.7, 0.7])}
-    searches = ([agenda.Search(at, "pensioen", 0, None, None)] * 3 + [agenda.Search(at, "pension scheme", 1, 0.5, None)]
-                + [agenda.Search(at, "burn-out", 0, None, None)] + [agenda.Search(at, "found", 2, 0.9, "x")])
-    gaps = agenda.group(agenda.summarise(searches, dt.datetime(2026, 12, 1, tzinfo=dt.UTC)), vectors, join=0.9)
+    past = agenda.PastSearch
+    searches = ([past(at, "pensioen", 0, None, None)] * 3 + [past(at, "pension scheme", 1, 0.5, None)]
+                + [past(at, "burn-out", 0, None, None)] + [past(at, "found", 2, 0.9, "x")])
+    gaps = agenda.group(agenda.questions(searches, dt.datetime(2026, 12, 1, tzinfo=dt.UTC)), vectors, join=0.9)
     assert [(gap.founder, gap.searches, len(gap.queries)) for gap in gaps] == [("pensioen", 4, 2), ("burn-out", 1, 1)]
     assert gaps[0].shown(2) == ["pensioen"] and gaps[0].week == 4
     assert agenda.gap_id("key", "pensioen") == agenda.gap_id("key", "pensioen") != agenda.gap_id("other", "pensioen")
@@ -175,7 +176,7 @@ def test_the_store_sums_up_questions_as_the_agenda_does_in_memory(app):
     log(kb, [("a", 0, None), ("b", 1, SESSION)], days_ago=2)
     log(kb, [("b", 1, "articles/2025-03-12-feedback-that-lands")], days_ago=1)
     now = dt.datetime.now(dt.UTC)
-    in_memory = agenda.summarise(kb.logged_searches(30, now), now)
+    in_memory = agenda.questions(kb.logged_searches(30, now), now)
     stored = sorted(kb._asked(30, now), key=lambda a: a.query)
     assert [(a.query, a.searches, a.missed, a.week_missed) for a in stored] == [("a", 4, 3, 1), ("b", 2, 0, 0)]
     assert [kb._storage.opened_at(a.query, a.answered_at) for a in stored] == [

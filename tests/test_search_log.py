@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kb.search_log import SearchLog, entry, normalise
+from kb.search_log import SearchLog, entry, normalise_query
 from tests.conftest import BOTH_BACKENDS
 
 BACKENDS = BOTH_BACKENDS
@@ -58,7 +58,7 @@ def test_a_log_that_cannot_be_written_drops_its_entries_and_never_fails_a_search
 
 
 def test_queries_are_logged_case_folded_and_with_whitespace_collapsed():
-    assert normalise("  Feedback\tGEVEN  ") == "feedback geven"
+    assert normalise_query("  Feedback\tGEVEN  ") == "feedback geven"
 
 
 def test_the_agenda_groups_misses_by_meaning_and_shows_only_queries_asked_often_enough(app, client):
