@@ -30,7 +30,7 @@ install: $(VENV)/.installed ## create .venv and install Kennisbank (once; again 
 
 install-test: $(VENV)/.installed-test ## install Kennisbank with what the tests need
 
-run: install ## install if needed, index content/ and serve on http://$${KB_HOST:-127.0.0.1}:$${KB_PORT:-5000}
+run: install ## install if needed, index content/ and serve on http://127.0.0.1:5000 (KB_HOST, KB_PORT)
 	$(BIN)/kb index || [ $$? -eq 2 ]  # 2: some files were skipped (listed); serve the rest
 	$(BIN)/kb serve
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -146,8 +148,7 @@ def search_command(query, limit, offset, mode, sort, as_typed, as_json, date_fro
     click.echo(f"{page.total} results ({page.took_ms:.0f} ms)")
     for number, result in enumerate(page.results, start=offset + 1):
         click.echo(f"{number:>3}. [{result.kind}/{result.lang}] {result.title}  ({result.id}, {result.score:.3f})")
-        snippet = result.snippet.replace("<mark>", "[").replace("</mark>", "]")
-        click.echo("     " + " ".join(snippet.split())[:200])
+        click.echo("     " + plain_snippet(result.snippet, sys.stdout.isatty()))
 
 
 @main.command("related")
@@ -303,18 +304,36 @@ def migrate_command(ctx) -> None:
     click.echo(_summary(report))
 
 
+def plain_snippet(snippet: str, terminal: bool, width: int = 200) -> str:
+    """A result's snippet (escaped HTML with ``<mark>``) as text: matches in bold on a terminal,
+    between [brackets] when piped; entities decoded."""
+    start, end = ("\x1b[1m", "\x1b[0m") if terminal else ("[", "]")
+    text = html.unescape(re.sub(r"<(/?)mark>", lambda m: end if m.group(1) else start, snippet))
+    text = " ".join(text.split())
+    if len(text) > width:
+        text = text[:width].rsplit(" ", 1)[0] + " …"
+    return text + (end if terminal and text.count(start) > text.count(end) else "")
+
+
 @main.command("stats")
 @click.pass_context
 def stats_command(ctx) -> None:
-    """What is indexed: documents, chunks, model, index generation, and the last run's summary."""
-    health = _kb(ctx).health()
-    last = health.pop("last_run", None)
-    for key, value in health.items():
-        click.echo(f"{key}: {value}")
+    """What is indexed: documents, passages, model, index generation, and the last run's summary."""
+    kb = _kb(ctx)
+    health = kb.health()
+    settings = _settings(ctx)
+    rows = [("status", health["status"]), ("documents", f"{health['documents']:,}"),
+            ("passages", f"{health['chunks']:,}"), ("model", health["model"]),
+            ("index generation", str(health["index_generation"])),
+            ("store", "PostgreSQL" if settings.database_url else f"embedded, in {settings.data_dir}")]
+    last = health.get("last_run")
     if last:
-        click.echo(f"last run: {last['finished_at']}, {last['seconds']} s, added {last['added']}, "
-                   f"updated {last['updated']}, removed {last['removed']}, embedded {last['embedded']}, "
-                   f"skipped {last['skipped']}")
+        rows.append(("last run", f"{last['finished_at']}, {last['seconds']} s"))
+        rows.append(("", f"{last['added']} added, {last['updated']} updated, {last['removed']} removed, "
+                         f"{last['embedded']} passages embedded, {last['skipped']} files skipped"))
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        click.echo(f"{name:<{width}}  {value}")
 
 
 @main.command("serve")
@@ -327,10 +346,14 @@ def serve_command(ctx, dev: bool) -> None:
     if dev:
         os.execvp(sys.executable, [sys.executable, "-m", "flask", "--app", "web:create_app", "run",
                                    "--host", settings.host, "--port", str(settings.port), "--debug"])
+    from web.server import gunicorn_options
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "web:create_app()",
         "--bind", f"{settings.host}:{settings.port}", "--workers", str(settings.workers),
-        "--threads", str(settings.threads), "--access-logfile", "-", "--timeout", "120",
+        "--threads", str(settings.threads), "--worker-class", "web.server.Worker",
+        "--access-logfile", "-", "--timeout", "120", *gunicorn_options(settings.data_dir),
     ])
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
@@ -116,12 +117,12 @@ def build_document(relative_path: str, fields: dict, body: str = "", body_format
     if not isinstance(fields, dict):
         raise ContentError(f"{relative_path}: front matter must be a mapping of fields, not {type(fields).__name__}")
     where = relative_path
-    title = " ".join(text_field(fields.get("title"), where, "title").split())
+    title = label(text_field(fields.get("title"), where, "title"))
     if not title:
         raise ContentError(f"{where}: missing title")
     people = fields.get("speakers") if kind == "session" else fields.get("author", fields.get("authors"))
     authors = _names(people, where, "speakers" if kind == "session" else "author")
-    added_by = " ".join(text_field(fields.get("added_by"), where, "added_by").split())
+    added_by = label(text_field(fields.get("added_by"), where, "added_by"))
     posts = posts or []
     text_for_language = " ".join([title, body, *(p.body for p in posts)])
     language = text_field(fields.get("language") or fields.get("lang"), where, "language").lower()[:2]
@@ -158,6 +159,14 @@ def markdown_document(relative_path: str, text: str) -> Document:
 
     fields, body = split_front_matter(text, relative_path)
     return build_document(relative_path, fields, body, "markdown")
+
+
+def label(text: str) -> str:
+    """A title, tag or name as one line people read: whitespace collapsed, and invisible format and
+    control characters removed (bidi overrides such as U+202E would make a title show what it
+    does not say; zero-width ones would make two equal names differ)."""
+    return " ".join("".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc")
+                            or ch in "\t\n\r").split())
 
 
 def text_field(value, where: str, name: str) -> str:
@@ -200,7 +209,8 @@ def _names(value, where: str, field_name: str, lower: bool = False) -> list[str]
         raise ContentError(f"{where}: {field_name} must be a list or a comma-separated text")
     if not all(item is None or isinstance(item, str | int | float | dt.date) for item in value):
         raise ContentError(f"{where}: {field_name} must be a list of texts, not of lists or mappings")
-    names = [" ".join(str(item).split()) for item in value if item is not None and str(item).strip()]
+    names = [label(str(item)) for item in value if item is not None]
+    names = [name for name in names if name]
     return [name.lower() for name in names] if lower else names
 
 

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from kb.audience import parse_visibility
+from kb.documents import label
 from kb.errors import ContentError, Forbidden, InvalidInput
 from kb.frontmatter import join_front_matter, split_front_matter
 from kb.language import LANGUAGES
@@ -60,7 +61,7 @@ def validate_note(data: dict, teams: frozenset[str] | None = None) -> Note:
     if not isinstance(data, dict):
         raise NoteInvalid({"note": FieldError("not_an_object")})
     errors: dict[str, FieldError] = {}
-    title = " ".join(str(data.get("title") or "").split())
+    title = label(str(data.get("title") or ""))
     if not title:
         errors["title"] = FieldError("missing_title")
     elif len(title) > MAX_TITLE:
@@ -149,4 +150,4 @@ def _list(value) -> list[str]:
     if value is None:
         return []
     items = re.split(r"[,;\n]", value) if isinstance(value, str) else value if isinstance(value, list) else [value]
-    return [" ".join(str(item).split()) for item in items if str(item).strip()]
+    return [name for name in (label(str(item)) for item in items) if name]

@@ -10,6 +10,8 @@ its nesting is bounded, so no note body, however odd, can tie up a worker or ove
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -39,9 +41,19 @@ def _only_web_images(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates
+
+
+def _visible_bidi(html: str) -> str:
+    """Bidi embedding, override and isolate characters shown as their code point: kept, but inert
+    (they could make a passage read otherwise than it is written)."""
+    return BIDI_CONTROLS.sub(lambda match: f"[U+{ord(match.group()):04X}]", html)
+
+
 def sanitize_html(html: str) -> str:
-    """``html`` reduced to the formatting allow-list; scripts, styles and handlers are gone."""
-    return nh3.clean(
+    """``html`` reduced to the formatting allow-list; scripts, styles and handlers are gone; bidi
+    controls are shown, not obeyed."""
+    return _visible_bidi(nh3.clean(
         html or "",
         tags=TAGS,
         attributes=ATTRIBUTES,
@@ -49,7 +61,7 @@ def sanitize_html(html: str) -> str:
         link_rel="noopener nofollow",
         attribute_filter=_only_web_images,
         strip_comments=True,
-    )
+    ))
 
 
 def render_markdown(text: str) -> str:

@@ -72,3 +72,24 @@ def test_skipped_files_make_exit_status_2(world):
     result = run_kb(["index"], kb_env(settings))
     assert result.returncode == 2
     assert "sessions/broken.md" in result.stdout
+
+
+def test_stats_is_an_aligned_table_and_search_prints_plain_text(indexed):
+    settings, _ = indexed
+    env = kb_env(settings)
+    stats = run_kb(["stats"], env).stdout.splitlines()
+    assert stats[0].split() == ["status", "ok"] and "{" not in "".join(stats)
+    assert all(line[16:18] == "  " and line[18] != " " for line in stats)  # the values in one column
+    values = {line[:18].strip(): line[18:].strip() for line in stats if line[:18].strip()}
+    assert values["documents"] == "4" and values["model"] == "hashing"
+    found = run_kb(["search", "feedback situation"], env).stdout  # piped: no terminal codes
+    assert "&#" not in found and "&quot;" not in found and "\x1b" not in found and "[" in found
+
+
+def test_a_snippet_is_plain_text_marked_for_a_terminal_or_a_pipe():
+    from indexer.cli import plain_snippet
+
+    snippet = "Don&#x27;t <mark>feedback</mark> &amp; <mark>SBI</mark>"
+    assert plain_snippet(snippet, terminal=False) == "Don't [feedback] & [SBI]"
+    assert plain_snippet(snippet, terminal=True) == "Don't \x1b[1mfeedback\x1b[0m & \x1b[1mSBI\x1b[0m"
+    assert plain_snippet("<mark>" + "lang " * 60 + "</mark>", terminal=True).endswith("…\x1b[0m")

@@ -125,3 +125,18 @@ def test_a_note_that_takes_a_removed_files_id_during_a_run_is_kept(indexed):
     assert kb.search("zwaluwstaartroute opnieuw").results[0].id == again[0].id
     report = run_index(settings, kb)  # the next run finds the note and keeps it
     assert report.applied.removed == 0 and report.applied.unchanged == 5
+
+
+def test_invisible_characters_leave_titles_tags_and_names_and_are_inert_in_bodies(indexed):
+    from kb import render_markdown
+
+    _, kb = indexed
+    spoof = {**NOTE, "title": "Factuur \u202egpj.exe\u202c betalen\u200b",
+             "speakers": "Joris\u200d Bakker, \u2066Lars\u2069", "tags": ["ops\u00ad", "fin\u202eance"],
+             "body": "Let op: \u202etxet\u202c en \u200fRTL-teken."}
+    doc = kb.add_note(spoof)
+    assert doc.title == "Factuur gpj.exe betalen"
+    assert doc.authors == ["Joris Bakker", "Lars"] and doc.tags == ["ops", "finance"]
+    assert "\u202e" in doc.body  # the body keeps what was written ...
+    html = render_markdown(doc.body)
+    assert "\u202e" not in html and "[U+202E]" in html and "\u200f" in html  # ... shown, not obeyed

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
-from werkzeug.exceptions import UnsupportedMediaType
+import json
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from kb import InvalidInput
 from web import knowledge, reader
@@ -43,11 +45,26 @@ def related(doc_id: str):
     return jsonify(related_json(knowledge().related(doc_id, reader())))
 
 
+def json_body(what: str):
+    """The request's JSON body: 415 when it is not JSON, 413 when it is over the size limit (also
+    when it comes in chunks), 400 when it does not parse or nests too deeply."""
+    if not request.is_json:
+        raise UnsupportedMediaType(f"send {what} as JSON with Content-Type: application/json")
+    raw = request.get_data(cache=True)  # RequestEntityTooLarge past MAX_CONTENT_LENGTH when its length is sent
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit and len(raw) >= limit:
+        raise RequestEntityTooLarge()  # sent in chunks: Werkzeug stops reading at the limit, silently
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise InvalidInput("the request body nests arrays or objects too deeply") from None
+    except ValueError:
+        raise InvalidInput("the request body is not valid JSON") from None
+
+
 @bp.post("/notes")
 def notes():
-    if not request.is_json:
-        raise UnsupportedMediaType("send the note as JSON with Content-Type: application/json")
-    data = request.get_json(silent=True)
+    data = json_body("the note")
     if data is None:
         raise InvalidInput("the request body is not valid JSON")
     doc = save_note(data)
@@ -66,9 +83,7 @@ def agenda():
 @bp.post("/agenda/<gap_id>/plan")
 def plan(gap_id: str):
     """Mark a gap as planned; the gap, and the note form that starts the session's notes."""
-    if not request.is_json:
-        raise UnsupportedMediaType("send {} (or {\"days\": N}) as JSON with Content-Type: application/json")
-    data = request.get_json(silent=True)
+    data = json_body('{} (or {"days": N})')
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object, such as {}")
     kb = knowledge()
