@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -22,6 +23,7 @@ from kb import (
     KnowledgeBase,
     NoteInvalid,
     load_settings,
+    profile_for,
     require_content_dir,
 )
 
@@ -77,28 +79,68 @@ def index_command(ctx: click.Context, full: bool, as_json: bool) -> None:
     from indexer.pipeline import run_index
 
     settings = _settings(ctx)
-    bar = None
-    if sys.stderr.isatty() and not as_json:  # a terminal gets a progress bar, cron plain lines
-        from tqdm import tqdm
-
-        bar = tqdm(unit="chunk", desc="embedding", leave=False)
-    log = logging.getLogger("kb.index")
-
-    def progress(count: int, total: int) -> None:
-        if bar is not None:
-            bar.update(count)
-        elif total % 512 < count:
-            log.info("embedded %d chunks", total)
-
-    report = run_index(settings, _kb(ctx), full=full, progress=progress)
-    if bar is not None:
-        bar.close()
+    progress = IndexProgress(sys.stderr.isatty() and not as_json, profile_for(settings.model).passages_per_second)
+    try:
+        report = run_index(settings, _kb(ctx), full=full, progress=progress)
+    finally:
+        progress.close()
     if as_json:
         click.echo(json.dumps({k: v for k, v in report.as_json().items() if k != "generation"}, ensure_ascii=False))
     else:
         click.echo(_summary(report))
     if report.skipped:
         ctx.exit(2)
+
+
+class IndexProgress:
+    """What an index run tells a person. On a terminal: a bar over the passages to embed, with
+    time left. Without one (cron, a log file): a line at the start (documents, passages to embed,
+    passages from the cache, an estimate), a line about every tenth, then the summary."""
+
+    def __init__(self, terminal: bool, rate: float | None) -> None:
+        self.terminal = terminal
+        self.rate = rate  # the model's passages per second on the benchmark machine, if measured
+        self.log = logging.getLogger("kb.index")
+        self.bar = None
+        self.started = 0.0
+        self.next_tenth = 1
+
+    def __call__(self, embedded: int, to_embed: int, cached: int, documents: int) -> None:
+        if embedded == 0:
+            self.started = time.monotonic()
+            if self.terminal and to_embed:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=to_embed, unit="passage", desc="embedding", leave=False)
+            elif not self.terminal:
+                estimate = f", about {_duration(to_embed / self.rate)}" if self.rate and to_embed else ""
+                self.log.info("indexing %d documents: %d passages to embed, %d from the cache%s", documents,
+                              to_embed, cached, estimate)
+            return
+        if self.bar is not None:
+            self.bar.update(embedded - self.bar.n)
+            return
+        if not self.terminal and embedded * 10 >= self.next_tenth * to_embed:
+            while embedded * 10 >= self.next_tenth * to_embed:
+                self.next_tenth += 1
+            spent = time.monotonic() - self.started
+            left = spent * (to_embed - embedded) / embedded
+            self.log.info("embedded %d of %d passages (%d%%), %s left", embedded, to_embed, 100 * embedded // to_embed,
+                          _duration(left))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 5 s``, ``1 h 12 min``."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def _summary(report) -> str:
@@ -346,8 +388,6 @@ def serve_command(ctx, dev: bool) -> None:
     if dev:
         os.execvp(sys.executable, [sys.executable, "-m", "flask", "--app", "web:create_app", "run",
                                    "--host", settings.host, "--port", str(settings.port), "--debug"])
-    from web.server import gunicorn_options
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "web:create_app()",
@@ -355,6 +395,19 @@ def serve_command(ctx, dev: bool) -> None:
         "--threads", str(settings.threads), "--worker-class", "web.server.Worker",
         "--access-logfile", "-", "--timeout", "120", *gunicorn_options(settings.data_dir),
     ])
+
+
+SOCKET_PATH_MAX = 100  # bytes: a Unix socket's path must fit in sun_path (108 on Linux, 104 elsewhere)
+
+
+def gunicorn_options(data_dir: Path) -> list[str]:
+    """gunicorn's options that keep its files under ``data_dir``: the control socket there
+    (``gunicornc -s DATA_DIR/gunicorn.ctl``), or none when that path is too long for a socket;
+    never the shared ``~/.gunicorn/gunicorn.ctl``, which a second server on the machine would take."""
+    socket = Path(data_dir).resolve() / "gunicorn.ctl"
+    if len(str(socket).encode()) > SOCKET_PATH_MAX:
+        return ["--no-control-socket"]
+    return ["--control-socket", str(socket)]
 
 
 def run() -> None:

@@ -178,20 +178,19 @@ def load_file(path: Path, relative: str, max_bytes: int, categories: dict[str, s
 
 
 def run_index(settings: Settings, kb: KnowledgeBase | None = None, full: bool = False,
-              progress: Callable[[int, int], None] | None = None,
+              progress: Callable[[int, int, int, int], None] | None = None,
               after_embedding: Callable[[], None] | None = None) -> Report:
-    """One index run over the content folder; see the module docstring. ``progress(count,
-    total)`` hears of every batch of passages embedded; ``after_embedding`` runs between
-    embedding and publishing."""
+    """One index run over the content folder; see the module docstring. ``progress(embedded,
+    to_embed, cached, documents)`` hears once before embedding (``embedded`` 0) and after every
+    batch; ``after_embedding`` runs between embedding and publishing."""
     started = time.perf_counter()
     content_dir = require_content_dir(settings)
     kb = kb or KnowledgeBase(settings)
-    total = [0]
+    found = [0]
 
-    def step(count: int) -> None:
-        total[0] += count
+    def step(embedded: int, to_embed: int, cached: int) -> None:
         if progress:
-            progress(count, total[0])
+            progress(embedded, to_embed, cached, found[0])
 
     with kb.index_run() as run:
         documents, skipped = scan(content_dir, settings.max_file_bytes)
@@ -199,6 +198,7 @@ def run_index(settings: Settings, kb: KnowledgeBase | None = None, full: bool = 
         for item in skipped:
             log.warning("skipped %s: %s", item.path, item.reason)
         broken = frozenset(doc_id_for(item.path) for item in skipped if item.keep_last)
+        found[0] = len(documents)
         applied = run.apply(documents, kept=broken, full=full, progress=step, after_embedding=after_embedding)
     pruned = kb.prune_search_log()
     if pruned:

@@ -26,6 +26,7 @@ from kb.keyword import Analyzer, stem, tokens
 from kb.storage import Build, Publication, Storage
 
 EMBED_BATCH = 64  # passages per embedding call; the cache is written after each
+Progress = Callable[[int, int, int], None]  # (passages embedded so far, passages to embed, passages from the cache)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class IndexWriter:
         """Index ``documents`` now (a note, a test's documents); nothing else is removed."""
         return self.write(plan_changes(self.storage.hashes(), documents, complete=False))
 
-    def write(self, plan: Plan, progress: Callable[[int], None] | None = None,
+    def write(self, plan: Plan, progress: Progress | None = None,
               after_embedding: Callable[[], None] | None = None) -> Applied:
         """Carry out ``plan`` as one new generation (nothing to do: no new generation)."""
         if not plan.full:
@@ -130,14 +131,18 @@ class IndexWriter:
                 "run `make reindex` (kb index --full)"
             )
 
-    def _embed(self, chunked: dict[str, list[Chunk]], progress: Callable[[int], None] | None
+    def _embed(self, chunked: dict[str, list[Chunk]], progress: Progress | None
                ) -> tuple[dict[str, np.ndarray], int, int, int]:
         """(vector by chunk hash, dimension, passages embedded, passages from the cache). The
-        cache key is the exact text, so a full run reuses it too."""
+        cache key is the exact text, so a full run reuses it too. Passages go to the model in
+        order of length: a batch is padded to its longest passage, so like lengths together
+        waste the least work."""
         model = self.settings.model
         texts = {chunk.hash: chunk.embed_text for chunks in chunked.values() for chunk in chunks}
         vectors = self.storage.cached_vectors(model, texts) if texts else {}
-        missing = [digest for digest in texts if digest not in vectors]
+        missing = sorted((digest for digest in texts if digest not in vectors), key=lambda d: (len(texts[d]), d))
+        if progress:
+            progress(0, len(missing), len(texts) - len(missing))
         live = self.storage.build()
         dim = live.dim if live is not None and live.model == model else 0
         if missing or not dim:
@@ -149,7 +154,7 @@ class IndexWriter:
                 self.storage.cache_vectors(model, fresh)
                 vectors.update(fresh)
                 if progress:
-                    progress(len(batch))
+                    progress(start + len(batch), len(missing), len(texts) - len(missing))
         return vectors, dim, len(missing), len(texts) - len(missing)
 
     @staticmethod
@@ -172,7 +177,7 @@ class IndexRun:
         self.known = known
 
     def apply(self, present: list[Document], kept: frozenset[str] = frozenset(), full: bool = False,
-              progress: Callable[[int], None] | None = None,
+              progress: Progress | None = None,
               after_embedding: Callable[[], None] | None = None) -> Applied:
         """Make the index hold exactly the ``present`` documents (and the ``kept`` ids' last good
         versions); ``full`` rebuilds everything, with vectors from the cache."""

@@ -30,6 +30,7 @@ class ModelProfile:
     prefixes: tuple[str, str] = ("", "")  # (query, passage), for sentence-transformers models
     dense_margin: float = 0.15  # a dense hit within this of the best counts as a result
     related_threshold: float = 0.5  # related suggestions score at least this
+    passages_per_second: float | None = None  # the embedder on the benchmark machine (make bench), for estimates
     agenda_join: float = 0.735  # questions this close on average are one gap of the agenda (kb.agenda)
     fusion: FusionParams = field(default_factory=FusionParams)
     floor: Floor | None = None  # None: no calibrated floor, so KB_RELEVANCE_FLOOR must give one

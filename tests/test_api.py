@@ -308,3 +308,17 @@ def test_secret_key_is_generated_once_and_private(config):
     assert len(first.secret_key) >= 32
     assert create_app(config).secret_key == first.secret_key
     assert create_app({**config, "secret_key": "x" * 40}).secret_key == "x" * 40
+
+
+def test_the_api_page_shows_every_endpoint_and_schema_without_fetching_anything(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    spec = client.get("/api/openapi.json").get_json()
+    for path in spec["paths"]:
+        assert f"<code>{path}</code>" in html, path
+    for name in spec["components"]["schemas"]:
+        assert f'id="schema-{name}"' in html, name
+    assert "SearchResult[]" in html and '"open" | "planned" | "answered"' in html.replace("&#34;", '"')
+    assert 'src="http' not in html and 'href="http' not in html.replace('href="http://localhost', "")
+    assert 'href="/api/docs"' in client.get("/").get_data(as_text=True)  # the footer's API link

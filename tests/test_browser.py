@@ -182,6 +182,10 @@ def test_at_phone_width_no_page_is_wider_than_the_screen(server, phone):
     no_overflow(phone)
     phone.screenshot(path=str(ARTIFACTS / "phone-empty.png"), full_page=True)
 
+    phone.goto(server + "/api/docs")
+    no_overflow(phone)
+    phone.screenshot(path=str(ARTIFACTS / "phone-api-docs.png"), full_page=True)
+
 
 def test_a_search_nothing_answers_says_so_and_offers_a_way_on(server, page):
     ARTIFACTS.mkdir(exist_ok=True)

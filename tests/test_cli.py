@@ -93,3 +93,19 @@ def test_a_snippet_is_plain_text_marked_for_a_terminal_or_a_pipe():
     assert plain_snippet(snippet, terminal=False) == "Don't [feedback] & [SBI]"
     assert plain_snippet(snippet, terminal=True) == "Don't \x1b[1mfeedback\x1b[0m & \x1b[1mSBI\x1b[0m"
     assert plain_snippet("<mark>" + "lang " * 60 + "</mark>", terminal=True).endswith("…\x1b[0m")
+
+
+def test_an_index_run_without_a_terminal_says_what_it_will_do_then_every_tenth(caplog):
+    import logging
+
+    from indexer.cli import IndexProgress
+
+    progress = IndexProgress(terminal=False, rate=10.0)
+    with caplog.at_level(logging.INFO, logger="kb.index"):
+        progress(0, 200, 50, 12)
+        for done in range(20, 201, 20):
+            progress(done, 200, 50, 12)
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[0] == "indexing 12 documents: 200 passages to embed, 50 from the cache, about 20 s"
+    assert len(lines) == 11 and lines[1].startswith("embedded 20 of 200 passages (10%), ")
+    assert lines[-1].startswith("embedded 200 of 200 passages (100%), 0 s left")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from kb import InvalidInput
@@ -12,7 +12,7 @@ from web import knowledge, reader
 from web.agenda import note_form_url, window
 from web.auth import note_writer
 from web.notes import save_note
-from web.openapi import openapi
+from web.openapi import describe_response, openapi, schema_text
 from web.present import agenda_json, document_json, document_url, related_json, search_json
 from web.search import read_query, run
 
@@ -101,3 +101,11 @@ def health():
 @bp.get("/openapi.json")
 def openapi_document():
     return jsonify(openapi())
+
+
+@bp.get("/docs")
+def docs():
+    """The OpenAPI document as a page people read, rendered here (no scripts, nothing fetched elsewhere)."""
+    spec = openapi()
+    return render_template("api_docs.html", spec=spec, schema_text=schema_text,
+                           describe_response=lambda response: describe_response(spec, response))

@@ -236,6 +236,10 @@ PATHS = {
         "summary": "Documents, chunks, model and index generation being served",
         "responses": {"200": _json(_ref("Health"), "status"), **_errors(405)},
     }},
+    "/api/docs": {"get": {
+        "summary": "This document as a page to read (HTML)",
+        "responses": {"200": {"description": "the page", "content": {"text/html": {}}}},
+    }},
     "/api/openapi.json": {"get": {
         "summary": "This document",
         "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
@@ -254,3 +258,32 @@ def openapi() -> dict:
         "paths": PATHS,
         "components": {"schemas": SCHEMAS, "responses": RESPONSES},
     }
+
+
+def schema_text(schema: dict | None) -> str:
+    """A schema in a few words for the API page: ``string``, ``integer | null``, ``SearchResult[]``, ``"a" | "b"``."""
+    if not schema:
+        return ""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "enum" in schema:
+        return " | ".join(f'"{value}"' for value in schema["enum"])
+    if "oneOf" in schema:
+        return " | ".join(schema_text(part) for part in schema["oneOf"])
+    kind = schema.get("type", "")
+    if kind == "array":
+        return schema_text(schema.get("items")) + "[]"
+    if isinstance(kind, list):
+        return " | ".join(kind)
+    if kind == "object" and "properties" in schema:
+        return "{" + ", ".join(schema["properties"]) + "}"
+    return kind + (f" ({schema['format']})" if "format" in schema else "")
+
+
+def describe_response(spec: dict, response: dict) -> str:
+    """A response in words: its description and what its body is."""
+    if "$ref" in response:
+        response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    kinds = [f"{kind} {schema_text(content.get('schema'))}".strip() for kind, content in
+             response.get("content", {}).items()]
+    return response.get("description", "") + (f" ({'; '.join(kinds)})" if kinds else "")

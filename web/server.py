@@ -1,4 +1,4 @@
-"""gunicorn as ``kb serve`` runs it: its worker, and the options that keep its state in the data folder.
+"""The gunicorn worker ``kb serve`` runs.
 
 A request line or a header over gunicorn's limits never reaches Flask; gunicorn answers it
 itself, as HTML. This worker answers those two in the API's JSON error shape instead (by then the
@@ -8,12 +8,10 @@ path may not even be known, so it does so for every path).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import ThreadWorker
 
-SOCKET_PATH_MAX = 100  # bytes: a Unix socket's path must fit in sun_path (108 on Linux, 104 elsewhere)
 TOO_LARGE = {
     LimitRequestLine: (414, "URI Too Long", "uri_too_long",
                        "the address is too long (at most 4094 bytes): send fewer or shorter parameters"),
@@ -38,13 +36,3 @@ class Worker(ThreadWorker):
                     self.log.debug("Failed to send error message.")
                 return
         super().handle_error(req, client, addr, exc)
-
-
-def gunicorn_options(data_dir: Path) -> list[str]:
-    """gunicorn's command-line options that keep its files under ``data_dir``: the control socket
-    there (``gunicornc -s DATA_DIR/gunicorn.ctl``), or none when that path is too long for a socket;
-    never the shared ``~/.gunicorn/gunicorn.ctl``, which a second server on the machine would take."""
-    socket = Path(data_dir).resolve() / "gunicorn.ctl"
-    if len(str(socket).encode()) > SOCKET_PATH_MAX:
-        return ["--no-control-socket"]
-    return ["--control-socket", str(socket)]
