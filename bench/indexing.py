@@ -69,24 +69,6 @@ def embed_rate(embedder, texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def order_rates(results: Results, label: str, model: str, embedder, texts: list[str], runs: int) -> float:
-    """The embedder alone on the same passages in arrival order and in order of length (what the
-    indexer does since each batch is padded to its longest passage); the speed-up."""
-    by_length = sorted(texts, key=len)
-    arrival, sorted_rates = [], []
-    for _ in range(runs):
-        arrival.append(embed_rate(embedder, texts))
-        sorted_rates.append(embed_rate(embedder, by_length))
-    results.add(SECTION, f"{label}: embedder alone, {len(texts)} passages in arrival order ({model})", "passages/s",
-                arrival)
-    results.add(SECTION, f"{label}: embedder alone, the same passages by length ({model})", "passages/s",
-                sorted_rates)
-    ratio = _median(sorted_rates) / _median(arrival)
-    results.target(f"embedder ≥ 1.3× by length than in arrival order ({label}, {model})", ratio, "×", ratio >= 1.3,
-                   f"{_median(sorted_rates):.1f} vs {_median(arrival):.1f} passages/s")
-    return ratio
-
-
 def fresh_dir(work: Path, prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=work))
 
@@ -225,11 +207,7 @@ def run(results: Results, plan: Plan) -> Path:
     results.target("re-run with 1% edited ≤ 5% of a full run (demo)", 100 * edited / full, "%", edited <= 0.05 * full,
                    f"{edited:.1f} s of {full:.0f} s")
 
-    chunk_words = load_settings().chunk_words
-    order_rates(results, "demo content", plan.model, embedder, passage_texts(plan.content, chunk_words), 1)
     synthetic = synthetic_corpus(plan)
-    order_rates(results, "synthetic corpus, 600 passages", plan.model, embedder,
-                passage_texts(synthetic, chunk_words)[:600], 1)
     if plan.subsample_docs:
         sample = subsample(synthetic, plan.subsample_docs,
                            plan.work / f"corpus-sub-{plan.subsample_docs}-v{corpus.VERSION}")

@@ -134,13 +134,11 @@ class IndexWriter:
     def _embed(self, chunked: dict[str, list[Chunk]], progress: Progress | None
                ) -> tuple[dict[str, np.ndarray], int, int, int]:
         """(vector by chunk hash, dimension, passages embedded, passages from the cache). The
-        cache key is the exact text, so a full run reuses it too. Passages go to the model in
-        order of length: a batch is padded to its longest passage, so like lengths together
-        waste the least work."""
+        cache key is the exact text, so a full run reuses it too."""
         model = self.settings.model
         texts = {chunk.hash: chunk.embed_text for chunks in chunked.values() for chunk in chunks}
         vectors = self.storage.cached_vectors(model, texts) if texts else {}
-        missing = sorted((digest for digest in texts if digest not in vectors), key=lambda d: (len(texts[d]), d))
+        missing = [digest for digest in texts if digest not in vectors]
         if progress:
             progress(0, len(missing), len(texts) - len(missing))
         live = self.storage.build()
