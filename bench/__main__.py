@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         section("agenda", lambda: agenda.run(results, plan, embedder))
         del embedder
     if "http" in only:
+        section("first search", lambda: server.run_first_search(results, plan, judged))
         section("http", lambda: server.run_http(results, plan, judged))
         shared = section("demo index in PostgreSQL", lambda: postgres.demo_copy(work, plan.demo, content, model))
         if shared:

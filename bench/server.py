@@ -254,6 +254,29 @@ def run_http(results: Results, plan: Plan, judged: list[str]) -> None:
             "the model embeds every one (what most real traffic looks like)."))
 
 
+def run_first_search(results: Results, plan: Plan, judged: list[str], restarts: int = 3) -> None:
+    """A fresh ``kb serve`` per round: the first new query once health answers, against the p50 of
+    twenty new queries after it, one at a time."""
+    firsts, steady = [], []
+    fresh = fresh_queries(judged)
+    for number in range(restarts):
+        log = plan.work / f"serve-first-{number}.log"
+        with Server(plan.demo, plan.content, plan.model, log, settings={"KB_WORKERS": "1"}) as server:
+            times = []
+            for query in itertools.islice(fresh, 21):
+                started = time.perf_counter()
+                status, _ = server.get(search_path(query), timeout=120)
+                times.append((time.perf_counter() - started) * 1000)
+                assert status == 200, status
+            firsts.append(times[0])
+            steady.append(percentile(times[1:], 50))
+    results.add(HTTP, "first new query after /api/health answers", "ms", firsts, f"{restarts} fresh starts, 1 worker")
+    results.add(HTTP, "new queries after it, one at a time: p50", "ms", steady)
+    ratio = sorted(firsts)[len(firsts) // 2] / sorted(steady)[len(steady) // 2]
+    results.target("first search after ready ≤ 1.5× steady new-query p50", ratio, "×", ratio <= 1.5,
+                   f"{sorted(firsts)[len(firsts) // 2]:.0f} vs {sorted(steady)[len(steady) // 2]:.0f} ms")
+
+
 def run_http_shared(results: Results, plan: Plan, judged: list[str], database_url: str) -> None:
     """The same load spread over two hosts (127.0.0.2 and 127.0.0.3, one worker each: as many as the
     one host above) that share the demo index in PostgreSQL."""

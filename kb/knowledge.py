@@ -38,6 +38,7 @@ from kb.storage import Build, DocMeta, open_storage
 
 T = TypeVar("T")
 ANYONE_AUDIENCE = (EVERYONE,)
+WARM_UP = "kennissessie feedback onboarding"  # the search a worker runs before it serves
 AGENDA_SECONDS = 30  # an agenda is computed at most this often per reader (the home page shows it)
 
 
@@ -68,6 +69,7 @@ class KnowledgeBase:
         if self._log is not None:
             atexit.register(self._log.flush, 2.0)  # a worker that stops stores what it logged last
         self._model_lock = threading.Lock()  # loading the model
+        self._warm = False  # warm() done: the model and index are loaded and have run
 
     def _store_log(self, searches: list, opened: list[tuple[str, str]]) -> None:
         self._storage.log_searches(searches, opened, self.settings.model)
@@ -101,6 +103,16 @@ class KnowledgeBase:
         """Load the model and the live index now rather than on the first search."""
         self._current_searcher()
         self.embedder  # noqa: B018 - loads the model
+
+    def warm(self) -> None:
+        """Load everything a first request needs (model, index, related learning, the catalog)
+        and run the model and a search once, so that their first real use costs what any other
+        does; ``ready`` in ``health`` from then on. IndexMissing before the first index run."""
+        self.load()
+        page = self.search(WARM_UP)  # not logged: only the search page logs
+        self.learn_more([r.id for r in page.results])
+        self.topics()
+        self._warm = True
 
     # reading ----------------------------------------------------------------------------------
 
@@ -353,6 +365,7 @@ class KnowledgeBase:
             "chunks": chunks,
             "model": build.model if build else self.settings.model,
             "index_generation": generation,
+            "ready": self._warm,
         }
         last = self._storage.last_report()
         if last is not None:

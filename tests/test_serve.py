@@ -77,6 +77,7 @@ def servers(tmp_path):
 
 def test_two_servers_keep_to_their_data_folders_and_answer_in_the_apis_shape(servers):
     one, two = servers
+    assert json.loads(one.request("GET", "/api/health")[2])["ready"]  # warm before its first answer
     for server in servers:
         assert (server.data_dir / "gunicorn.ctl").is_socket()
         assert not any(server.home.iterdir())  # nothing in the home folder: no ~/.gunicorn

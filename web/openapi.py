@@ -100,9 +100,11 @@ SCHEMAS = {
     "Health": _object({"status": {"enum": ["ok", "empty"]}, "documents": {"type": "integer"},
                        "chunks": {"type": "integer"}, "model": STRING,
                        "index_generation": {"type": "integer"},
+                       "ready": {"type": "boolean", "description": "this worker has loaded the model and the index "
+                                 "and run them once (kb serve's workers do so before they accept requests)"},
                        "last_run": {"type": "object", "description": "summary of the last index run: finished_at, "
                                     "seconds, added, updated, removed, embedded, skipped (count)"}},
-                      required=["status", "documents", "chunks", "model", "index_generation"]),
+                      required=["status", "documents", "chunks", "model", "index_generation", "ready"]),
     "Gap": _object({
         "id": {"type": "string", "description": "stable while the gap's most asked question is (or its plan's id)"},
         "label": {"type": ["string", "null"], "description": "the most asked question, when it was asked at least "
