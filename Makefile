@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
-# torch is pinned in the same pip command as sentence-transformers: 2.13.0 is the CPU build;
-# an unpinned torch pulls several GB of CUDA packages.
+# The default install needs no torch. The sentence-transformers extra does: torch is pinned in the
+# same pip command, as an unpinned torch pulls several GB of CUDA packages (see the README for the
+# CPU build on a machine that reaches only the public index: TORCH_INDEX).
 TORCH  := torch==2.13.0
+TORCH_INDEX ?=
+TORCH_FROM := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 EVALSETS ?= ../shared/evalsets
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test run serve index reindex test eval bench load lint postgres postgres-stop clean
+.PHONY: help install install-sentence-transformers install-test run serve index reindex test eval bench load lint postgres postgres-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -19,16 +22,22 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install $(TORCH) -e .
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-st: pyproject.toml $(VENV)/.installed
+	$(PIP) install $(TORCH_FROM) $(TORCH) -e '.[sentence-transformers]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install $(TORCH) -e '.[test]'
+	$(PIP) install $(TORCH_FROM) $(TORCH) -e '.[test,sentence-transformers]'
 	touch $@
 
-install: $(VENV)/.installed ## create .venv and install Kennisbank (once; again only when pyproject.toml changes)
+install: $(VENV)/.installed ## create .venv and install Kennisbank with its bundled models (no torch)
 
-install-test: $(VENV)/.installed-test ## install Kennisbank with what the tests need
+install-sentence-transformers: $(VENV)/.installed-st ## add any sentence-transformers model (KB_MODEL=name or path), with the CPU build of torch
+
+install-test: $(VENV)/.installed-test ## install Kennisbank with what the tests need (the sentence-transformers extra too)
 
 run: install ## install if needed, index content/ and serve on http://127.0.0.1:5000 (KB_HOST, KB_PORT)
 	$(BIN)/kb index || [ $$? -eq 2 ]  # 2: some files were skipped (listed); serve the rest

@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
         results.note("Run", f"Quick run: model `{QUICK_MODEL}` instead of the default, 1 repetition, smaller sizes; "
                             "the figures are indicative only.")
     timings: dict[str, float] = {}
+    megabytes, torch = machine.environment_megabytes()
+    results.add("Install", f"virtual environment ({sys.prefix})", "MB", [megabytes],
+                "with torch (the sentence-transformers extra)" if torch else "no torch: the default install")
 
     def section(name: str, action):
         """Run one section; a failure is reported in the table and the other sections still run."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 import time
 from importlib import metadata
 from pathlib import Path
@@ -108,3 +109,10 @@ def _commit() -> str:
     if head.returncode != 0:
         return "unknown"
     return head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def environment_megabytes() -> tuple[float, bool]:
+    """(size of the virtual environment running the benchmark in MB, whether torch is in it)."""
+    root = Path(sys.prefix)
+    size = sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
+    return size / 1e6, any((root / "lib").glob("python3*/site-packages/torch"))

