@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         del embedder
     if "http" in only:
         section("first search", lambda: server.run_first_search(results, plan, judged))
+        section("slow clients", lambda: server.run_slow_clients(results, plan, judged))
         section("http", lambda: server.run_http(results, plan, judged))
         shared = section("demo index in PostgreSQL", lambda: postgres.demo_copy(work, plan.demo, content, model))
         if shared:

@@ -277,6 +277,53 @@ def run_first_search(results: Results, plan: Plan, judged: list[str], restarts: 
                    f"{sorted(firsts)[len(firsts) // 2]:.0f} vs {sorted(steady)[len(steady) // 2]:.0f} ms")
 
 
+def run_slow_clients(results: Results, plan: Plan, judged: list[str], trickles: int = 20) -> None:
+    """``trickles`` connections send a request head or a body a byte every half second; meanwhile
+    ``/api/health`` and new searches, one at a time."""
+    stop = threading.Event()
+    opened: list[socket.socket] = []
+    with Server(plan.demo, plan.content, plan.model, plan.work / "serve-slow.log") as server:
+        def trickle(number: int) -> None:
+            connection = socket.create_connection(server.address, timeout=60)
+            opened.append(connection)
+            if number % 2:
+                connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+                rest = b"X-Slow: " + b"a" * 200 + b"\r\n\r\n"
+            else:
+                connection.sendall(b"POST /api/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                   b"Content-Length: 400\r\n\r\n")
+                rest = b"{" * 400
+            for position in range(len(rest)):
+                if stop.wait(0.5):
+                    return
+                connection.sendall(rest[position:position + 1])
+
+        threads = [threading.Thread(target=trickle, args=(n,), daemon=True) for n in range(trickles)]
+        for thread in threads:
+            thread.start()
+        time.sleep(2)
+        health, searches = [], []
+        fresh = fresh_queries(judged)
+        try:
+            for query in itertools.islice(fresh, 10):
+                for path, times in (("/api/health", health), (search_path(query), searches)):
+                    started = time.perf_counter()
+                    try:
+                        server.get(path, timeout=10)
+                        times.append((time.perf_counter() - started) * 1000)
+                    except OSError:
+                        times.append(10_000.0)  # no answer within 10 s
+        finally:
+            stop.set()
+            for connection in opened:
+                connection.close()
+    results.add(HTTP, f"/api/health while {trickles} clients trickle requests", "ms", health, "10 s: no answer")
+    results.add(HTTP, f"new search while {trickles} clients trickle requests", "ms", searches, "10 s: no answer")
+    worst = max(max(health), max(searches))
+    results.target(f"health and new searches answer within 1 s while {trickles} clients trickle", worst, "ms",
+                   worst <= 1000)
+
+
 def run_http_shared(results: Results, plan: Plan, judged: list[str], database_url: str) -> None:
     """The same load spread over two hosts (127.0.0.2 and 127.0.0.3, one worker each: as many as the
     one host above) that share the demo index in PostgreSQL."""

@@ -115,3 +115,38 @@ def test_an_oversize_body_sent_in_chunks_is_413_not_invalid_json(servers):
     answer = response.read()
     assert response.status == 413, answer
     connection.close()
+
+
+def test_clients_that_trickle_their_requests_stall_nothing(servers):
+    """Twenty connections send headers or a body a few bytes at a time (past the server's four
+    threads); health and a new search still answer, while the trickles go on."""
+    import threading
+
+    one = servers[0]
+    stop = threading.Event()
+    heads = [b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"] * 10
+    bodies = [b"POST /api/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 400\r\n\r\n" + b"{" * 400] * 10
+    opened: list[socket.socket] = []
+
+    def trickle(request: bytes) -> None:
+        connection = socket.create_connection(("127.0.0.1", one.port), timeout=60)
+        opened.append(connection)
+        start = request.index(b"X-Slow") if b"X-Slow" in request else request.index(b"\r\n\r\n") + 4
+        connection.sendall(request[:start])
+        for position in range(start, len(request)):
+            if stop.wait(0.5):
+                return
+            connection.sendall(request[position:position + 1])
+
+    threads = [threading.Thread(target=trickle, args=(request,), daemon=True) for request in heads + bodies]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)  # every trickle is connected and sending
+    try:
+        assert one.request("GET", "/api/health")[0] == 200
+        assert one.request("GET", "/api/search?q=onboarding+buddy+trickle")[0] == 200
+    finally:
+        stop.set()
+        for connection in opened:
+            connection.close()

@@ -4,6 +4,12 @@ It loads the model and the live index, and runs one search, before it accepts a 
 first colleague after a start or a restart waits no longer than any other (the master holds the
 listening socket meanwhile, so connections queue rather than fail).
 
+A slow client cannot hold a thread: a new connection's request (its head, and a body up to
+``MAX_BODY``) is read in the worker's event loop, as it trickles in, and only a complete request
+goes to a thread. A connection that has not sent its request within ``REQUEST_SECONDS`` is
+closed. (Gunicorn's own threaded worker hands a connection to a thread at its first byte; twenty
+clients sending a byte a second then stall every thread.)
+
 A request line or a header over gunicorn's limits never reaches Flask; gunicorn answers it
 itself, as HTML. This worker answers those two in the API's JSON error shape instead (by then the
 path may not even be known, so it does so for every path).
@@ -11,11 +17,15 @@ path may not even be known, so it does so for every path).
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import functools
 import json
+import selectors
 import time
 
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from kb import KbError
 
@@ -27,9 +37,96 @@ TOO_LARGE = {
 }
 
 
+REQUEST_SECONDS = 30.0  # a new connection's whole request must arrive within this
+MAX_HEAD = 8190 * 101  # beyond this the head is too large anyway: gunicorn's parser says 431
+MAX_BODY = 256 * 1024 + 1  # the app's request limit: past it, the app answers 413 without reading on
+
+
+def request_complete(buffer: bytes) -> bool:
+    """Whether ``buffer`` holds a whole request (head, and its body when that is small enough to
+    wait for), or so much that the parser must decide."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return len(buffer) > MAX_HEAD
+    head, body = buffer[:end].lower(), buffer[end + 4:]
+    if len(body) > MAX_BODY:
+        return True
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name, value = name.strip(), value.strip()
+        if name == b"transfer-encoding" and b"chunked" in value:
+            return body.endswith(b"0\r\n\r\n")
+        if name == b"content-length":
+            return not value.isdigit() or len(body) >= int(value) or int(value) > MAX_BODY
+    return True
+
+
 class Worker(ThreadWorker):
-    """gunicorn's threaded worker, warm before it serves, answering oversized request lines and
-    headers as JSON."""
+    """gunicorn's threaded worker, warm before it serves, reading each new request whole before a
+    thread takes it, and answering oversized request lines and headers as JSON."""
+
+    def init_process(self):
+        self.arriving: dict[int, tuple] = {}  # socket fd -> (connection, bytes so far, deadline)
+        super().init_process()
+
+    def accept(self, listener):
+        if self.cfg.is_ssl:  # the event loop would read encrypted bytes: gunicorn's own way then
+            return super().accept(listener)
+        try:
+            client, address = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client, address, listener.getsockname())  # non-blocking until a thread takes it
+        self.arriving[client.fileno()] = (conn, bytearray(), time.monotonic() + REQUEST_SECONDS)
+        self.poller.register(client, selectors.EVENT_READ, functools.partial(self.on_request_bytes, conn))
+
+    def on_request_bytes(self, conn, client):
+        arriving = self.arriving.get(client.fileno())
+        if arriving is None:
+            return
+        buffer = arriving[1]
+        try:
+            data = client.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client went away before its request was whole
+            self._drop(conn)
+            return
+        buffer += data
+        if request_complete(bytes(buffer)):
+            self.poller.unregister(client)
+            del self.arriving[client.fileno()]
+            conn.received = bytes(buffer)
+            conn.data_ready = True
+            self.enqueue_req(conn)
+
+    def handle(self, conn):
+        received = getattr(conn, "received", None)
+        if received is not None:  # what the event loop read comes first, then the socket
+            conn.received = None
+            conn.sock.setblocking(True)
+            conn.init()
+            conn.parser.unreader.unread(received)
+        return super().handle(conn)
+
+    def murder_pending(self):
+        super().murder_pending()
+        now = time.monotonic()
+        for conn, _, deadline in list(self.arriving.values()):
+            if now > deadline:
+                self._drop(conn)
+
+    def _drop(self, conn):
+        self.arriving.pop(conn.sock.fileno(), None)
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            self.poller.unregister(conn.sock)
+        self.nr_conns -= 1
+        conn.close()
 
     def load_wsgi(self):
         super().load_wsgi()
