@@ -150,3 +150,16 @@ def test_clients_that_trickle_their_requests_stall_nothing(servers):
         stop.set()
         for connection in opened:
             connection.close()
+
+
+def test_a_request_is_whole_when_its_head_and_body_are_in():
+    from web.server import request_complete
+
+    head = b"POST /api/notes HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
+    assert not request_complete(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    assert request_complete(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert not request_complete(head + b"abc") and request_complete(head + b"abcde")
+    chunked = b"POST /api/notes HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+    assert not request_complete(chunked) and request_complete(chunked + b"0\r\n\r\n")
+    assert request_complete(b"POST /api/notes HTTP/1.1\r\nContent-Length: 9999999\r\n\r\n")  # the app says 413
+    assert request_complete(b"POST /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n")

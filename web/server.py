@@ -51,9 +51,11 @@ def request_complete(buffer: bytes) -> bool:
     head, body = buffer[:end].lower(), buffer[end + 4:]
     if len(body) > MAX_BODY:
         return True
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        name, value = name.strip(), value.strip()
+    fields = dict(line.partition(b":")[::2] for line in head.split(b"\r\n")[1:])
+    fields = {name.strip(): value.strip() for name, value in fields.items()}
+    if b"100-continue" in fields.get(b"expect", b""):
+        return True  # the client waits for "100 Continue" before its body: gunicorn answers that
+    for name, value in fields.items():
         if name == b"transfer-encoding" and b"chunked" in value:
             return body.endswith(b"0\r\n\r\n")
         if name == b"content-length":
