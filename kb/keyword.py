@@ -19,6 +19,7 @@ from functools import lru_cache
 import snowballstemmer
 
 from kb.language import DUTCH, ENGLISH, detect_language
+from kb.rendering import visible_bidi
 
 _CLITICS = frozenset(["s", "t", "d", "m", "ll", "re", "ve"])
 STOPWORDS = {"nl": DUTCH | _CLITICS, "en": ENGLISH | _CLITICS}
@@ -139,7 +140,7 @@ def highlight(text: str, groups: list[set[str]], analyzer: Analyzer, seen: dict[
     remembers which words match, across the snippets of one page."""
     wanted = {term for group in groups for term in group}
     if not wanted:
-        return html.escape(text)
+        return visible_bidi(html.escape(text))
     seen = {} if seen is None else seen
     parts = _WORDS.split(text)  # between-words, word, between-words, word, ..., between-words
     for at in range(1, len(parts), 2):
@@ -151,4 +152,4 @@ def highlight(text: str, groups: list[set[str]], analyzer: Analyzer, seen: dict[
         parts[at] = "<mark>" + html.escape(word) + "</mark>" if marked else html.escape(word)
     for at in range(0, len(parts), 2):
         parts[at] = html.escape(parts[at])
-    return "".join(parts)
+    return visible_bidi("".join(parts))  # a passage's bidi controls are shown, not obeyed

@@ -44,7 +44,7 @@ def _only_web_images(tag: str, attribute: str, value: str) -> str | None:
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates
 
 
-def _visible_bidi(html: str) -> str:
+def visible_bidi(html: str) -> str:
     """Bidi embedding, override and isolate characters shown as their code point: kept, but inert
     (they could make a passage read otherwise than it is written)."""
     return BIDI_CONTROLS.sub(lambda match: f"[U+{ord(match.group()):04X}]", html)
@@ -53,7 +53,7 @@ def _visible_bidi(html: str) -> str:
 def sanitize_html(html: str) -> str:
     """``html`` reduced to the formatting allow-list; scripts, styles and handlers are gone; bidi
     controls are shown, not obeyed."""
-    return _visible_bidi(nh3.clean(
+    return visible_bidi(nh3.clean(
         html or "",
         tags=TAGS,
         attributes=ATTRIBUTES,

@@ -140,3 +140,5 @@ def test_invisible_characters_leave_titles_tags_and_names_and_are_inert_in_bodie
     assert "\u202e" in doc.body  # the body keeps what was written ...
     html = render_markdown(doc.body)
     assert "\u202e" not in html and "[U+202E]" in html and "\u200f" in html  # ... shown, not obeyed
+    snippet = kb.search("txet teken").results[0].snippet
+    assert "\u202e" not in snippet and "[U+202E]" in snippet  # in result snippets too
