@@ -192,8 +192,13 @@ class KnowledgeBase:
     def gaps(self, asked: list[agenda.Asked], join: float | None = None) -> list[agenda.Gap]:
         """Distinct questions' misses grouped by meaning, most asked first (the agenda, and its
         evaluation); ``join`` replaces the model's (calibration)."""
-        return agenda.group(asked, self._query_vectors({a.query for a in asked if a.missed}),
-                            self.profile.agenda_join if join is None else join)
+        return self._grouped(asked, join)[0]
+
+    def _grouped(self, asked: list[agenda.Asked], join: float | None = None
+                 ) -> tuple[list[agenda.Gap], dict[str, np.ndarray]]:
+        """The gaps, and the unit vector of each question that missed (for their nearest content)."""
+        vectors = self._query_vectors({a.query for a in asked if a.missed})
+        return agenda.group(asked, vectors, self.profile.agenda_join if join is None else join), vectors
 
     def _asked(self, days: int, now: dt.datetime | None = None) -> list[agenda.Asked]:
         """The distinct questions of the last ``days``, summed up by the store."""
@@ -214,10 +219,10 @@ class KnowledgeBase:
         if kept and not fresh and now is None and time.monotonic() - kept[0] < AGENDA_SECONDS:
             return kept[1]
         asked = self._asked(days, now)
-        gaps = self.gaps(asked)
-        plans = self._storage.plans()
+        gaps, vectors = self._grouped(asked)
+        plans, key = self._storage.plans(), self.secret_key()
         answer = {"window_days": days, "searches": sum(a.searches for a in asked),
-                  "gaps": [self._gap(gap, days, plans, reader) for gap in gaps[:limit]]}
+                  "gaps": [self._gap(gap, days, plans, key, vectors, reader) for gap in gaps[:limit]]}
         if now is None:
             with self._lock:
                 self._agendas[key] = (time.monotonic(), answer)
@@ -229,11 +234,12 @@ class KnowledgeBase:
         """Mark a gap of the agenda as planned: a session on it is being prepared. The gap as the
         agenda shows it now, with what a note form about it starts from (``prefill``: title,
         tags, speakers). NotFound when no gap of the last ``days`` has this id."""
-        plans = self._storage.plans()
-        for gap in self.gaps(self._asked(days)):
-            shown = self._gap(gap, days, plans, reader)
-            if shown["id"] != gap_id:
+        plans, key = self._storage.plans(), self.secret_key()
+        gaps, vectors = self._grouped(self._asked(days))
+        for gap in gaps:
+            if self._gap_id(gap, plans, key) != gap_id:
                 continue
+            shown = self._gap(gap, days, plans, key, vectors, reader)
             if shown["status"] == "open":
                 now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
                 self._storage.plan_gap(gap_id, now, gap.founder, sorted(gap.queries))
@@ -243,9 +249,16 @@ class KnowledgeBase:
             return {**shown, "prefill": self._prefill(shown, reader)}
         raise NotFound(f"no gap {gap_id!r} on the agenda of the last {days} days")
 
-    def _gap(self, gap: agenda.Gap, days: int, plans: list, reader: Reader) -> dict:
+    @staticmethod
+    def _gap_id(gap: agenda.Gap, plans: list, key: str) -> str:
+        """The plan's id for a planned gap, else one derived from its most asked question."""
+        plan = agenda.plan_for(gap, plans)
+        return plan[0] if plan else agenda.gap_id(key, gap.founder)
+
+    def _gap(self, gap: agenda.Gap, days: int, plans: list, key: str, vectors: dict[str, np.ndarray],
+             reader: Reader) -> dict:
         shown = gap.shown(self.settings.agenda_min_count)
-        near = self._nearest(gap, reader)
+        near = self._nearest(gap, vectors.get(gap.founder), reader)
         hosts = self.learn_more([r["id"] for r in near], reader)["people"] if near else []
         plan = agenda.plan_for(gap, plans)
         if gap.answered_at and gap.answered_by is None:  # the store sums up without it: look it up
@@ -255,20 +268,19 @@ class KnowledgeBase:
         if gap.answered_by:
             title = self.titles([gap.answered_by], reader).get(gap.answered_by)
             answered_by = {"id": gap.answered_by, "title": title} if title else None
-        return {"id": plan[0] if plan else agenda.gap_id(self.secret_key(), gap.founder),
+        return {"id": self._gap_id(gap, plans, key),
                 "label": shown[0] if shown else None, "searches": gap.searches, "queries": len(gap.queries),
                 "first_asked": gap.first_asked, "last_asked": gap.last_asked, "examples": shown[:5],
                 "nearest": near, "hosts": hosts, "rising": agenda.rising(gap, days), "status": status,
                 "planned_at": plan[1] if plan else None, "answered_at": gap.answered_at,
                 "answered_by": answered_by}
 
-    def _nearest(self, gap: agenda.Gap, reader: Reader) -> list[dict]:
-        """The three documents closest to a gap's most asked query, however weak."""
+    def _nearest(self, gap: agenda.Gap, vector: np.ndarray | None, reader: Reader) -> list[dict]:
+        """The three documents closest to a gap's most asked query, however weak; ``vector`` is
+        that query's, as the log kept it (so the model does not run again)."""
         text = clean_query(gap.founder, self.settings.max_query_chars)
-        if self._queries.cached(text) is None:
-            kept = self._storage.query_vectors(self.settings.model, [gap.founder]).get(gap.founder)
-            if kept is not None:
-                self._queries.put(text, kept)  # the vector its search computed: no model run
+        if vector is not None and self._queries.cached(text) is None:
+            self._queries.put(text, vector)
         page = self.search(text, limit=3, reader=reader, floor=NO_FLOOR)
         return [{"id": r.id, "title": r.title, "tags": r.tags} for r in page.results]
 

@@ -153,16 +153,8 @@ class SqliteStore:
         return row[0] if row else None
 
     def query_vectors(self, model: str, queries: Iterable[str]) -> dict[str, np.ndarray]:
-        queries = list(dict.fromkeys(queries))
-        found: dict[str, np.ndarray] = {}
-        for start in range(0, len(queries), _BATCH):
-            part = queries[start : start + _BATCH]
-            marks = ",".join("?" * len(part))
-            for query, blob in self.conn.execute(
-                f"SELECT query, vector FROM query_vectors WHERE model = ? AND query IN ({marks})", [model, *part]
-            ):
-                found[query] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
-        return found
+        return self._vectors("SELECT query, vector FROM query_vectors WHERE model = ? AND query IN ({})", model,
+                             queries, np.float16)
 
     def keep_query_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         with self.transaction():
@@ -234,15 +226,18 @@ class SqliteStore:
     # embedding cache -------------------------------------------------------------------------
 
     def cached_vectors(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        hashes = list(dict.fromkeys(hashes))
+        return self._vectors("SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({})", model, hashes,
+                             np.float32)
+
+    def _vectors(self, sql: str, model: str, keys: Iterable[str], stored: type) -> dict[str, np.ndarray]:
+        """Vectors by key, ``_BATCH`` keys per query (``sql`` has ``{}`` for the placeholders),
+        stored as ``stored`` and returned as float32."""
+        keys = list(dict.fromkeys(keys))
         found: dict[str, np.ndarray] = {}
-        for start in range(0, len(hashes), _BATCH):
-            part = hashes[start : start + _BATCH]
-            marks = ",".join("?" * len(part))
-            for digest, blob in self.conn.execute(
-                f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", [model, *part]
-            ):
-                found[digest] = np.frombuffer(blob, dtype=np.float32)
+        for start in range(0, len(keys), _BATCH):
+            part = keys[start : start + _BATCH]
+            for key, blob in self.conn.execute(sql.format(",".join("?" * len(part))), [model, *part]):
+                found[key] = np.frombuffer(blob, dtype=stored).astype(np.float32, copy=False)
         return found
 
     def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
